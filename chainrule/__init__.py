@@ -1,0 +1,82 @@
+"""chainrule: deep learning built up from calculus.
+
+Tensors with reverse-mode automatic differentiation, function transforms, and the tools
+to see every derivative. ``import chainrule as cr``.
+"""
+
+from chainrule._config import (
+    enable_grad,
+    get_default_dtype,
+    is_grad_enabled,
+    manual_seed,
+    no_grad,
+    set_default_dtype,
+)
+from chainrule.creation import (
+    arange,
+    from_numpy,
+    full,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from chainrule.errors import GradcheckError
+from chainrule.functions import (
+    abs,
+    add,
+    clip,
+    concatenate,
+    cos,
+    div,
+    exp,
+    expand,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    swapaxes,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from chainrule.tensor import Tensor
+from chainrule.transforms import grad, hessian, jacobian, jvp, value_and_grad, vjp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError", "Tensor", "grad", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
+    "abs", "add", "arange", "clip", "concatenate", "cos", "div", "enable_grad", "exp", "expand",
+    "from_numpy", "full", "get_default_dtype", "is_grad_enabled", "linspace", "log",
+    "log_softmax", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "mul", "neg", "no_grad", "ones", "ones_like", "pow", "rand", "randn", "relu",
+    "reshape", "set_default_dtype", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack",
+    "std", "sub", "sum", "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "var", "where",
+    "zeros", "zeros_like",
+]

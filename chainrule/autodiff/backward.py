@@ -1,0 +1,183 @@
+r"""Reverse-mode differentiation: the chain rule applied node by node, output to leaves.
+
+For a scalar loss L and a node ``out = f(x₁, …, xₙ)``, every input receives
+
+    ∂L/∂xᵢ = (∂L/∂out) · ∂out/∂xᵢ
+
+and an input used by several nodes sums what it receives from each (fan-out in the
+forward pass is fan-in here). Nodes are visited in an order where a node runs only after
+every node that consumes its output, found without recursion (Kahn's algorithm), so a
+chain of a million operations backpropagates like a chain of ten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule._config import STATE
+from chainrule.autodiff.node import Node, Traced
+
+_FREED = (
+    "backward: the graph was freed by an earlier backward(); "
+    "pass retain_graph=True to the first backward() to backward through it twice"
+)
+
+
+def _consumer_counts(root: Node) -> dict[Node, int]:
+    """For each node reachable from ``root``, how many reachable nodes consume it."""
+    counts = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        inputs = node.inputs
+        if inputs is None:
+            raise RuntimeError(_FREED)
+        for x, need in zip(inputs, node.needs):
+            if not need:
+                continue
+            parent = x._node
+            if parent is None:
+                continue
+            if parent in counts:
+                counts[parent] += 1
+            else:
+                counts[parent] = 1
+                stack.append(parent)
+    return counts
+
+
+def _accumulate_leaf(leaf: Traced, g: Any, create_graph: bool) -> None:
+    """Add ``g`` into ``leaf.grad`` (gradients accumulate across backward calls)."""
+    if create_graph:
+        if not isinstance(g, Traced):
+            g = type(leaf)._from_op(np.asarray(g), None)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    if leaf.grad is None or leaf.grad.requires_grad:
+        # A fresh array of the leaf's dtype: the rule may have returned a read-only view
+        # (broadcast_to) or an array shared with another input (add passes g to both).
+        data = np.array(g, dtype=leaf.data.dtype)
+        leaf.grad = type(leaf)._from_op(data, None) if leaf.grad is None else leaf.grad + data
+        return
+    np.add(leaf.grad.data, g, out=leaf.grad.data, casting="unsafe")
+
+
+def backward(
+    root: Traced,
+    gradient: Any,
+    retain_graph: bool,
+    create_graph: bool,
+    targets: Sequence[Traced] | None = None,
+) -> list | None:
+    """Backpropagate ``gradient`` = ∂L/∂root through the graph below ``root``.
+
+    Args:
+        root: the output to differentiate.
+        gradient: ∂L/∂root, same shape as ``root`` (an array, or a Traced when
+            ``create_graph`` is set).
+        retain_graph: keep the saved buffers so that backward can run again.
+        create_graph: record the backward pass itself, making the gradients differentiable.
+        targets: when given, return ∂L/∂target for each of these (``None`` where L does not
+            depend on it) and leave every ``.grad`` untouched, like ``torch.autograd.grad``;
+            when ``None``, accumulate into the ``.grad`` of every leaf that requires grad.
+    """
+    results: list | None = None
+    leaf_slots: dict[int, int] = {}
+    node_slots: dict[Node, int] = {}
+    if targets is not None:
+        results = [None] * len(targets)
+        for i, t in enumerate(targets):
+            if t is root:
+                results[i] = gradient
+            elif t._node is None:
+                leaf_slots[id(t)] = i
+            else:
+                node_slots[t._node] = i
+
+    def deliver(leaf: Traced, g: Any) -> None:
+        if results is None:
+            _accumulate_leaf(leaf, g, create_graph)
+            return
+        slot = leaf_slots.get(id(leaf))
+        if slot is not None:
+            results[slot] = g if results[slot] is None else results[slot] + g
+
+    start = root._node
+    if start is None:
+        if root.requires_grad and results is None:
+            _accumulate_leaf(root, gradient, create_graph)
+        return results
+    counts = _consumer_counts(start)
+    grads: dict[Node, Any] = {start: gradient}
+    ready = [start]
+    previous_mode = STATE.grad_enabled
+    STATE.grad_enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node)
+            if node_slots and node in node_slots and node is not start:
+                results[node_slots[node]] = g  # type: ignore[index]
+            _propagate(node, g, root, create_graph, grads, counts, ready, deliver)
+            if not retain_graph:
+                node.free()
+    finally:
+        STATE.grad_enabled = previous_mode
+    return results
+
+
+def _propagate(node: Node, g: Any, root: Traced, create_graph: bool, grads: dict,
+               counts: dict, ready: list, deliver: Any) -> None:
+    """Apply ``node``'s rules to ``g`` and pass each input's share on (fan-in sums)."""
+    inputs = node.inputs
+    if create_graph:
+        # The rules see Tensors, so what they compute is recorded and can be differentiated.
+        out = type(root)._from_op(node.out, node)
+        if not isinstance(g, Traced):
+            g = type(root)._from_op(np.asarray(g), None)
+        args = inputs
+    else:
+        # First-order fast path: the same rules on raw arrays, no graph objects built.
+        out = node.out
+        if isinstance(g, Traced):
+            g = g.data
+        args = tuple(x.data if isinstance(x, Traced) else x for x in inputs)
+    input_grads = node.prim.input_grads(g, out, args, node.params, node.needs)
+    for x, need, gx in zip(inputs, node.needs, input_grads):
+        if not need:
+            continue
+        parent = x._node
+        if parent is None:
+            deliver(x, gx)
+            continue
+        held = grads.get(parent)
+        grads[parent] = gx if held is None else held + gx
+        counts[parent] -= 1
+        if counts[parent] == 0:
+            ready.append(parent)
+
+
+def reaches_leaf(root: Traced, exclude: Sequence[Traced]) -> bool:
+    """Whether the graph below ``root`` reaches a leaf that requires grad, other than the
+    ``exclude``d ones (used to decide whether a transform's result must stay differentiable)."""
+    skip = {id(t) for t in exclude}
+    if root._node is None:
+        return root.requires_grad and id(root) not in skip
+    seen = {root._node}
+    stack = [root._node]
+    while stack:
+        node = stack.pop()
+        for x, need in zip(node.inputs or (), node.needs):
+            if not need:
+                continue
+            parent = x._node
+            if parent is None:
+                if id(x) not in skip:
+                    return True
+            elif parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return False

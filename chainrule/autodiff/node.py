@@ -1,0 +1,163 @@
+r"""The records the engine is made of.
+
+* :class:`Traced` is the minimal graph-carrying value: ``data`` (an ``ndarray``),
+  ``requires_grad``, ``grad`` and ``_node`` (the :class:`Node` that produced it, ``None``
+  for a leaf). :class:`chainrule.Tensor` subclasses it; the engine never imports Tensor.
+* :class:`Primitive` is one row of the op table: a forward function on arrays, one
+  vector-Jacobian rule per input, the derivative formula in words, and an input check.
+* :class:`Node` records one application of a primitive: its inputs, its output array
+  and its parameters. ``backward()`` walks nodes from the output to the leaves and frees
+  them as it goes.
+
+A vector-Jacobian rule receives the gradient ``g`` = ∂L/∂out, the output and the inputs,
+and returns ∂L/∂input = gᵀ·∂out/∂input. Rules are written with primitives, so the same
+rule runs on raw arrays (first-order backward, fast) and on Tensors (``create_graph=True``,
+where the backward pass is itself recorded and can be differentiated again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+VJPRule = Callable[..., Any]
+
+
+class Traced:
+    """Base class of values that carry a computation graph."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
+
+    data: np.ndarray
+    grad: Any
+    requires_grad: bool
+    _node: Node | None
+
+    @classmethod
+    def _from_op(cls, data: Any, node: Node | None) -> Traced:
+        """Wrap an operation's result without re-validating it (the hot path)."""
+        out = cls.__new__(cls)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out.requires_grad = node is not None
+        out._node = node
+        return out
+
+
+def raw(value: Any) -> Any:
+    """The array inside a :class:`Traced`, or the value itself (used for constant masks)."""
+    return value.data if isinstance(value, Traced) else value
+
+
+class Primitive:
+    r"""One row of the op table.
+
+    Args:
+        name: the operation's name, as shown by ``repr``, ``explain`` and ``draw_graph``.
+        forward: ``forward(*arrays, **params) -> ndarray``.
+        vjps: one rule per input, ``rule(g, out, *inputs, **params) -> ∂L/∂input``, or
+            ``None`` for an input that is not differentiable (a mask, an index).
+        formula: the local derivative rule in words, e.g. ``"∂ sin x/∂x = cos x"``.
+        check: ``check(*arrays, **params)`` raising a clear error before NumPy runs.
+        vjp_all: instead of ``vjps``, one rule returning every input's gradient at once,
+            ``vjp_all(g, out, inputs, params, needs) -> list`` (variadic ops, custom Functions).
+    """
+
+    __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "linear")
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        vjps: Sequence[VJPRule | None] = (),
+        formula: str = "",
+        check: Callable[..., None] | None = None,
+        vjp_all: Callable[..., list] | None = None,
+        linear: bool = False,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.vjps = tuple(vjps)
+        self.formula = formula
+        self.check = check
+        self.vjp_all = vjp_all
+        self.linear = linear
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        # Rules call primitives on raw arrays during a first-order backward pass: then
+        # no graph is needed and the forward function runs directly.
+        for arg in args:
+            if isinstance(arg, Traced):
+                from chainrule.autodiff.apply import apply
+
+                return apply(self, args, params)
+        return self.forward(*args, **params)
+
+    def differentiable(self, index: int) -> bool:
+        """Whether input ``index`` has a derivative rule."""
+        if self.vjp_all is not None:
+            return True
+        return index < len(self.vjps) and self.vjps[index] is not None
+
+    def input_grads(
+        self, g: Any, out: Any, inputs: Sequence[Any], params: dict, needs: Sequence[bool]
+    ) -> list:
+        """∂L/∂input for every input whose ``needs`` flag is set (``None`` elsewhere)."""
+        if self.vjp_all is not None:
+            return list(self.vjp_all(g, out, inputs, params, needs))
+        grads = []
+        for rule, need in zip(self.vjps, needs):
+            grads.append(rule(g, out, *inputs, **params) if need else None)
+        return grads
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.name!r})"
+
+
+class Node:
+    """One recorded application of a primitive.
+
+    ``inputs`` keeps the input values (Tensors and constants) until ``backward()`` frees
+    them; ``out`` is the output array (the output *Tensor* is not referenced, so the
+    graph has no reference cycles and dies as soon as the user drops it).
+    """
+
+    __slots__ = ("prim", "inputs", "out", "params", "needs", "scope")
+
+    def __init__(
+        self,
+        prim: Primitive,
+        inputs: tuple,
+        out: np.ndarray,
+        params: dict,
+        needs: tuple,
+        scope: tuple,
+    ) -> None:
+        self.prim = prim
+        self.inputs: tuple | None = inputs
+        self.out: np.ndarray | None = out
+        self.params = params
+        self.needs = needs
+        self.scope = scope
+
+    @property
+    def freed(self) -> bool:
+        """True once ``backward()`` (without ``retain_graph``) has released the buffers."""
+        return self.inputs is None
+
+    def free(self) -> None:
+        """Release the saved inputs and output."""
+        self.inputs = None
+        self.out = None
+
+    def parents(self) -> list[tuple[int, Traced]]:
+        """``(index, input)`` for every input that gradients flow into."""
+        if self.inputs is None:
+            return []
+        return [(i, x) for i, (x, need) in enumerate(zip(self.inputs, self.needs)) if need]
+
+    def __repr__(self) -> str:
+        shape = None if self.out is None else tuple(self.out.shape)
+        return f"<{self.prim.name} node, out shape {shape}{', freed' if self.freed else ''}>"

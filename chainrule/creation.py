@@ -1,0 +1,114 @@
+"""Creating tensors: from data, filled with a constant, ranges, and seeded random draws."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule._config import STATE, generator_for
+from chainrule.autodiff import Traced
+from chainrule.tensor import Tensor, _shape_args, to_array
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    Python floats (and lists of them) become the default dtype, float32; NumPy arrays keep
+    their dtype; integer data with ``requires_grad=True`` is promoted to the default float.
+
+    >>> import chainrule as cr
+    >>> cr.tensor([1.0, 2.0]).dtype, cr.tensor([1, 2]).dtype
+    (dtype('float32'), dtype('int64'))
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(value: Any, op: str = "tensor") -> Tensor:
+    """``value`` itself if it is a Tensor, else a new Tensor from it."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor._from_op(to_array(value, op=op), None)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (no copy; its dtype is kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._from_op(array, None)
+
+
+def _filled(op: str, shape: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
+    dtype = STATE.default_dtype if dtype is None else np.dtype(dtype)
+    data = np.full(_shape_args(op, shape), value, dtype=dtype)
+    return Tensor._from_op(data, None).requires_grad_(requires_grad) if requires_grad else (
+        Tensor._from_op(data, None)
+    )
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros; ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same."""
+    return _filled("zeros", shape, 0, dtype, requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones; ``ones(2, 3)`` and ``ones((2, 3))`` are the same."""
+    return _filled("ones", shape, 1, dtype, requires_grad)
+
+
+def full(shape: Any, value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``shape`` filled with ``value``."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    return _filled("full", (tuple(shape),), value, dtype, requires_grad)
+
+
+def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and dtype) of ``t``."""
+    data = t.data if isinstance(t, Traced) else np.asarray(t)
+    return zeros(data.shape, dtype=data.dtype if dtype is None else dtype,
+                 requires_grad=requires_grad)
+
+
+def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape (and dtype) of ``t``."""
+    data = t.data if isinstance(t, Traced) else np.asarray(t)
+    return ones(data.shape, dtype=data.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, stop): integers for integer arguments, else floats."""
+    if stop is None:
+        start, stop = 0, start
+    data = np.arange(start, stop, step)
+    return Tensor(data if data.dtype.kind != "f" or dtype else data.astype(STATE.default_dtype),
+                  dtype=dtype, requires_grad=requires_grad)
+
+
+def linspace(start: float, stop: float, num: int = 50, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive."""
+    data = np.linspace(start, stop, num).astype(STATE.default_dtype if dtype is None else dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def _random(op: str, draw: str, shape: tuple, seed: int | None, dtype: Any,
+            requires_grad: bool) -> Tensor:
+    generator = generator_for(seed)
+    values = getattr(generator, draw)(_shape_args(op, shape))
+    dtype = STATE.default_dtype if dtype is None else np.dtype(dtype)
+    return Tensor(np.asarray(values, dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(*shape: Any, seed: int | None = None, dtype: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal draws, from ``seed`` or else the default generator (``manual_seed``)."""
+    return _random("randn", "standard_normal", shape, seed, dtype, requires_grad)
+
+
+def rand(*shape: Any, seed: int | None = None, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform draws on [0, 1), from ``seed`` or else the default generator."""
+    return _random("rand", "random", shape, seed, dtype, requires_grad)

@@ -1,0 +1,145 @@
+r"""Operations built from primitives, with no derivative rule of their own.
+
+Their gradients follow from the chain rule through the primitives they are made of, so
+they need no test of their own rule, only of their values; each is written in a form
+that is stable for any finite input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.autodiff import composite, raw
+from chainrule.errors import shape_str
+from chainrule.ops._helpers import (
+    normalize_axis,
+    normalize_one_axis,
+    shape_of,
+)
+from chainrule.ops.elementwise import add, div, exp, log, mul, sqrt, sub
+from chainrule.ops.reductions import sum as reduce_sum
+from chainrule.ops.shape import broadcast_to, concatenate, reshape, transpose
+
+
+def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
+    if axis is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axis], dtype=np.int64))
+
+
+@composite("mean")
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    r"""Arithmetic mean :math:`\frac1n\sum_i x_i` over ``axis``; ∂/∂xᵢ = 1/n."""
+    axis = normalize_axis(axis, len(shape_of(x)), "mean")
+    n = _count(shape_of(x), axis)
+    return div(reduce_sum(x, axis=axis, keepdims=keepdims), n)
+
+
+@composite("var")
+def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    r"""Variance :math:`\frac{1}{n-\mathrm{ddof}}\sum_i (x_i-\bar x)^2` (NumPy's ``ddof=0``).
+
+    ∂/∂xᵢ = 2(xᵢ − x̄)/(n − ddof) (the terms through x̄ sum to zero).
+    """
+    axis = normalize_axis(axis, len(shape_of(x)), "var")
+    n = _count(shape_of(x), axis)
+    centred = sub(x, mean(x, axis=axis, keepdims=True))
+    return div(reduce_sum(mul(centred, centred), axis=axis, keepdims=keepdims), n - ddof)
+
+
+@composite("std")
+def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    r"""Standard deviation :math:`\sqrt{\mathrm{var}(x)}`."""
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+@composite("logsumexp")
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    r"""Stable :math:`\log\sum_i e^{x_i} = m + \log\sum_i e^{x_i - m}`, m = max(x).
+
+    Shifting by the max keeps every exponent ≤ 0, so nothing overflows; the shift is a
+    constant (its gradient contributions cancel), so ∂/∂xᵢ = softmax(x)ᵢ.
+    """
+    axis = normalize_axis(axis, len(shape_of(x)), "logsumexp")
+    shift = np.max(raw(x), axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)  # all −∞ (or ±∞) slices: no shift
+    total = add(log(reduce_sum(exp(sub(x, shift)), axis=axis, keepdims=True)), shift)
+    if keepdims:
+        return total
+    reduced = tuple(n for i, n in enumerate(shape_of(x)) if axis is not None and i not in axis)
+    return reshape(total, shape=reduced)
+
+
+@composite("log_softmax")
+def log_softmax(x: Any, axis: int = -1) -> Any:
+    r""":math:`\log\mathrm{softmax}(x)_i = x_i - \log\sum_j e^{x_j}`, stable for any finite x."""
+    axis = normalize_one_axis(axis, len(shape_of(x)), "log_softmax")
+    return sub(x, logsumexp(x, axis=axis, keepdims=True))
+
+
+@composite("softmax")
+def softmax(x: Any, axis: int = -1) -> Any:
+    r""":math:`\mathrm{softmax}(x)_i = e^{x_i}/\sum_j e^{x_j}`, computed as exp(log_softmax(x)).
+
+    Jacobian: ∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ).
+    """
+    axis = normalize_one_axis(axis, len(shape_of(x)), "softmax")
+    return exp(log_softmax(x, axis=axis))
+
+
+def squeeze(x: Any, axis: Any = None) -> Any:
+    """Remove axes of length one (all of them when ``axis`` is None)."""
+    shape = shape_of(x)
+    axes = normalize_axis(axis, len(shape), "squeeze")
+    if axes is None:
+        axes = tuple(i for i, n in enumerate(shape) if n == 1)
+    for a in axes:
+        if shape[a] != 1:
+            raise ValueError(
+                f"squeeze: cannot squeeze axis {a} of size {shape[a]} "
+                f"(tensor of shape {shape_str(shape)}); only axes of length 1 can be removed"
+            )
+    return reshape(x, shape=tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(x: Any, axis: int) -> Any:
+    """Insert an axis of length one at position ``axis`` (−ndim−1 ≤ axis ≤ ndim)."""
+    shape = shape_of(x)
+    axis = normalize_one_axis(axis, len(shape) + 1, "unsqueeze")
+    return reshape(x, shape=shape[:axis] + (1,) + shape[axis:])
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+    """Exchange two axes (NumPy's ``swapaxes``)."""
+    ndim = len(shape_of(x))
+    a = normalize_one_axis(axis1, ndim, "swapaxes")
+    b = normalize_one_axis(axis2, ndim, "swapaxes")
+    axes = list(range(ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return transpose(x, axes=tuple(axes))
+
+
+def expand(x: Any, shape: Sequence[int]) -> Any:
+    """Broadcast to ``shape`` without copying; ``-1`` keeps that axis's size (PyTorch)."""
+    shape = tuple(int(n) for n in shape)
+    own = shape_of(x)
+    lead = len(shape) - len(own)
+    resolved = tuple(
+        own[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
+    )
+    return broadcast_to(x, shape=resolved)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
+    """Join tensors of one shape along a new axis."""
+    shapes = {shape_of(t) for t in tensors}
+    if len(shapes) > 1:
+        described = ", ".join(shape_str(s) for s in sorted(shapes))
+        raise ValueError(f"stack: all tensors must have the same shape, got {described}")
+    ndim = len(shape_of(tensors[0]))
+    axis = normalize_one_axis(axis, ndim + 1, "stack")
+    return concatenate(*[unsqueeze(t, axis) for t in tensors], axis=axis)
+

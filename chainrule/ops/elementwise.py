@@ -1,0 +1,271 @@
+r"""Elementwise primitives: each acts on every element independently, so its Jacobian is
+diagonal and the vector-Jacobian product is the gradient times the local derivative.
+
+Every rule below is ∂L/∂x = g · ∂out/∂x, written with primitives so that it can be
+differentiated again. Broadcasting is undone centrally by :func:`elementwise`.
+Operations that can leave the reals (log 0, 1/0, 0⁻¹ᐟ², overflow in exp) follow IEEE
+arithmetic silently, as PyTorch does: ``inf``/``nan`` results, no NumPy warning.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule.autodiff import Primitive, raw
+from chainrule.ops._helpers import elementwise
+
+
+def _quiet(ufunc: Any) -> Any:
+    """``ufunc`` with floating-point warnings silenced (IEEE results, like PyTorch)."""
+
+    def forward(*arrays: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return ufunc(*arrays)
+
+    forward.__name__ = getattr(ufunc, "__name__", "forward")
+    return forward
+
+
+def _divide(x: Any, y: Any) -> Any:
+    if type(y) in (int, float) and y != 0:  # the common x / 2.0: no need to silence
+        return np.divide(x, y)
+    with np.errstate(all="ignore"):
+        return np.divide(x, y)
+
+
+# ---------------------------------------------------------------- arithmetic
+
+add = elementwise(
+    "add", np.add,
+    [lambda g, out, x, y: g, lambda g, out, x, y: g],
+    formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1",
+)
+
+sub = elementwise(
+    "sub", np.subtract,
+    [lambda g, out, x, y: g, lambda g, out, x, y: neg(g)],
+    formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1",
+)
+
+mul = elementwise(
+    "mul", np.multiply,
+    [lambda g, out, x, y: mul(g, y), lambda g, out, x, y: mul(g, x)],
+    formula="∂(x·y)/∂x = y, ∂(x·y)/∂y = x",
+)
+
+div = elementwise(
+    "div", _divide,
+    [
+        lambda g, out, x, y: div(g, y),
+        lambda g, out, x, y: neg(div(mul(g, out), y)),  # −x/y² = −out/y
+    ],
+    formula="∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²",
+)
+
+neg = elementwise(
+    "neg", np.negative,
+    [lambda g, out, x: neg(g)],
+    formula="∂(−x)/∂x = −1",
+)
+
+
+def _pow_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
+    """∂xʸ/∂x = y·xʸ⁻¹, taken as 0 where y = 0 (so 0⁰ does not give 0·∞ = nan)."""
+    # Python arithmetic for a Python exponent keeps float32 float32 (a NumPy int64 would not)
+    y_minus_1 = y - 1 if type(y) in (int, float) else sub(y, 1)
+    local = mul(y, pow(x, y_minus_1))
+    zero_exponent = np.asarray(raw(y)) == 0
+    if zero_exponent.any():
+        local = where(zero_exponent, 0.0, local)
+    return mul(g, local)
+
+
+def _pow_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
+    """∂xʸ/∂y = xʸ·ln x, taken as 0 where x = 0 and y ≥ 0 (PyTorch's convention)."""
+    local = mul(out, log(x))
+    base_zero = (np.asarray(raw(x)) == 0) & (np.asarray(raw(y)) >= 0)
+    if base_zero.any():
+        local = where(base_zero, 0.0, local)
+    return mul(g, local)
+
+
+pow = elementwise(  # noqa: A001 - the API name
+    "pow", _quiet(np.power),
+    [_pow_vjp_x, _pow_vjp_y],
+    formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·ln x",
+)
+
+# ---------------------------------------------------------------- unary functions
+
+abs = elementwise(  # noqa: A001 - the API name
+    "abs", np.abs,
+    [lambda g, out, x: mul(g, np.sign(raw(x)))],
+    formula="∂|x|/∂x = sign(x) (0 at x = 0)",
+)
+
+exp = elementwise(
+    "exp", _quiet(np.exp),
+    [lambda g, out, x: mul(g, out)],
+    formula="∂eˣ/∂x = eˣ",
+)
+
+log = elementwise(
+    "log", _quiet(np.log),
+    [lambda g, out, x: div(g, x)],
+    formula="∂ ln x/∂x = 1/x",
+)
+
+log1p = elementwise(
+    "log1p", _quiet(np.log1p),
+    [lambda g, out, x: div(g, add(x, 1))],
+    formula="∂ ln(1+x)/∂x = 1/(1+x)",
+)
+
+sqrt = elementwise(
+    "sqrt", _quiet(np.sqrt),
+    [lambda g, out, x: div(g, mul(out, 2))],
+    formula="∂√x/∂x = 1/(2√x) (+∞ at x = 0)",
+)
+
+sin = elementwise(
+    "sin", np.sin,
+    [lambda g, out, x: mul(g, cos(x))],
+    formula="∂ sin x/∂x = cos x",
+)
+
+cos = elementwise(
+    "cos", np.cos,
+    [lambda g, out, x: neg(mul(g, sin(x)))],
+    formula="∂ cos x/∂x = −sin x",
+)
+
+tanh = elementwise(
+    "tanh", np.tanh,
+    [lambda g, out, x: mul(g, sub(1, mul(out, out)))],
+    formula="∂ tanh x/∂x = 1 − tanh²x",
+)
+
+
+def _sigmoid(x: Any) -> Any:
+    """σ(x) = 1/(1+e⁻ˣ), evaluated through e^(−|x|) ∈ (0, 1] so that nothing overflows."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+# A primitive rather than 1/(1+exp(−x)) composed: for numerical stability (no overflow for
+# any finite x) and because the rule σ' = σ(1−σ) reuses the output (one node, not four).
+sigmoid = elementwise(
+    "sigmoid", _sigmoid,
+    [lambda g, out, x: mul(g, mul(out, sub(1, out)))],
+    formula="σ'(z) = σ(z)(1−σ(z))",
+)
+
+
+def _relu(x: Any) -> Any:
+    return np.maximum(x, 0)
+
+
+# A primitive so that the convention relu'(0) = 0 is explicit (maximum(x, 0) would pass
+# half the gradient at 0).
+relu = elementwise(
+    "relu", _relu,
+    [lambda g, out, x: mul(g, raw(x) > 0)],
+    formula="relu'(x) = 1 if x > 0 else 0 (0 at x = 0)",
+)
+
+
+def _softplus(x: Any) -> Any:
+    """ln(1+eˣ) = max(x, 0) + ln(1 + e^(−|x|)): no overflow for any finite x."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+# A primitive for stability: the stable form has kinks (max, |x|) that would give the
+# wrong derivative at 0 if differentiated as a composite; the true derivative is σ(x).
+softplus = elementwise(
+    "softplus", _softplus,
+    [lambda g, out, x: mul(g, sigmoid(x))],
+    formula="∂ ln(1+eˣ)/∂x = σ(x)",
+)
+
+try:  # SciPy's erf when available, otherwise the correctly rounded math.erf elementwise
+    from scipy.special import erf as _erf_kernel
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf_kernel = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _erf(x: Any) -> Any:
+    x = np.asarray(x)
+    return np.asarray(_erf_kernel(x)).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+erf = elementwise(
+    "erf", _erf,
+    [lambda g, out, x: mul(g, mul(_TWO_OVER_SQRT_PI, exp(neg(mul(x, x)))))],
+    formula="∂ erf x/∂x = (2/√π)·e^(−x²)",
+)
+
+# ---------------------------------------------------------------- selections
+
+
+def _tie_mask(x: Any, y: Any, wins: Any) -> np.ndarray:
+    """1 where ``wins`` holds, ½ at a tie, 0 elsewhere: the share of the gradient."""
+    x, y = np.asarray(raw(x)), np.asarray(raw(y))
+    dtype = np.result_type(x, y)
+    mask = wins(x, y) + 0.5 * (x == y)
+    return mask.astype(dtype, copy=False) if dtype.kind == "f" else mask
+
+
+maximum = elementwise(
+    "maximum", np.maximum,
+    [
+        lambda g, out, x, y: mul(g, _tie_mask(x, y, np.greater)),
+        lambda g, out, x, y: mul(g, _tie_mask(y, x, np.greater)),
+    ],
+    formula="∂max(x,y)/∂x = 1 if x > y, ½ if x = y, 0 if x < y",
+)
+
+minimum = elementwise(
+    "minimum", np.minimum,
+    [
+        lambda g, out, x, y: mul(g, _tie_mask(x, y, np.less)),
+        lambda g, out, x, y: mul(g, _tie_mask(y, x, np.less)),
+    ],
+    formula="∂min(x,y)/∂x = 1 if x < y, ½ if x = y, 0 if x > y",
+)
+
+where = elementwise(
+    "where", np.where,
+    [
+        None,
+        lambda g, out, cond, x, y: where(raw(cond), g, 0.0),
+        lambda g, out, cond, x, y: where(raw(cond), 0.0, g),
+    ],
+    formula="∂where(c,x,y)/∂x = 1 where c, ∂/∂y = 1 where not c",
+)
+
+
+def _clip_vjp(g: Any, out: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
+    """The gradient passes where lo ≤ x ≤ hi, edges included (as PyTorch's clamp)."""
+    data = np.asarray(raw(x))
+    inside = np.ones(data.shape, dtype=bool)
+    if lo is not None:
+        inside &= data >= lo
+    if hi is not None:
+        inside &= data <= hi
+    return mul(g, inside)
+
+
+clip = Primitive(
+    "clip",
+    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
+    [_clip_vjp],
+    formula="∂clip(x,lo,hi)/∂x = 1 if lo ≤ x ≤ hi else 0 (1 at the edges)",
+)

@@ -1,0 +1,91 @@
+r"""Matrix multiplication, NumPy's ``matmul`` semantics (1-D operands, batch broadcasting).
+
+For 2-D operands, out = x @ y gives ∂L/∂x = g @ yᵀ and ∂L/∂y = xᵀ @ g: matmul is
+bilinear, so each gradient is the other operand applied to g. Batch dimensions that were
+broadcast are summed back with ``sum_to``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autodiff import Primitive
+from chainrule.errors import shape_str
+from chainrule.ops._helpers import shape_of
+from chainrule.ops.elementwise import mul
+from chainrule.ops.reductions import sum as reduce_sum
+from chainrule.ops.shape import reshape, sum_to, transpose
+
+
+def _swap_last(x: Any) -> Any:
+    ndim = len(shape_of(x))
+    axes = tuple(range(ndim - 2)) + (ndim - 1, ndim - 2)
+    return transpose(x, axes=axes)
+
+
+def _check_matmul(x: Any, y: Any) -> None:
+    xs, ys = np.shape(x), np.shape(y)
+    if len(xs) == 0 or len(ys) == 0:
+        raise ValueError(
+            f"matmul: both operands need at least 1 dimension, got shapes "
+            f"{shape_str(xs)} and {shape_str(ys)} (use * for scalars)"
+        )
+    inner_x = xs[-1]
+    inner_y = ys[-2] if len(ys) > 1 else ys[0]
+    if inner_x != inner_y:
+        raise ValueError(
+            f"matmul: shapes {shape_str(xs)} and {shape_str(ys)} are not aligned "
+            f"({inner_x} != {inner_y})"
+        )
+    try:
+        np.broadcast_shapes(xs[:-2], ys[:-2])
+    except ValueError:
+        raise ValueError(
+            f"matmul: batch dimensions of shapes {shape_str(xs)} and {shape_str(ys)} "
+            "cannot be broadcast together"
+        ) from None
+
+
+def _unsqueeze_last(g: Any) -> Any:
+    return reshape(g, shape=shape_of(g) + (1,))
+
+
+def _unsqueeze_second_last(g: Any) -> Any:
+    shape = shape_of(g)
+    return reshape(g, shape=shape[:-1] + (1,) + shape[-1:])
+
+
+def _matmul_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
+    """∂L/∂x = g @ yᵀ (with NumPy's 1-D promotions undone)."""
+    xnd, ynd = len(shape_of(x)), len(shape_of(y))
+    if xnd == 1 and ynd == 1:
+        return mul(g, y)
+    if ynd == 1:  # (..., n, k) @ (k,) -> (..., n)
+        return sum_to(mul(_unsqueeze_last(g), y), shape=shape_of(x))
+    if xnd == 1:  # (k,) @ (..., k, n) -> (..., n)
+        return sum_to(reduce_sum(mul(y, _unsqueeze_second_last(g)), axis=(ynd - 1,)),
+                      shape=shape_of(x))
+    return sum_to(matmul(g, _swap_last(y)), shape=shape_of(x))
+
+
+def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
+    """∂L/∂y = xᵀ @ g (with NumPy's 1-D promotions undone)."""
+    xnd, ynd = len(shape_of(x)), len(shape_of(y))
+    if xnd == 1 and ynd == 1:
+        return mul(g, x)
+    if xnd == 1:  # (k,) @ (..., k, n) -> (..., n)
+        return sum_to(mul(_unsqueeze_last(x), _unsqueeze_second_last(g)), shape=shape_of(y))
+    if ynd == 1:  # (..., n, k) @ (k,) -> (..., n)
+        return sum_to(mul(x, _unsqueeze_last(g)), shape=shape_of(y))
+    return sum_to(matmul(_swap_last(x), g), shape=shape_of(y))
+
+
+matmul = Primitive(
+    "matmul",
+    np.matmul,
+    [_matmul_vjp_x, _matmul_vjp_y],
+    formula="∂(X@Y)/∂X: G ↦ G@Yᵀ, ∂(X@Y)/∂Y: G ↦ Xᵀ@G",
+    check=_check_matmul,
+)
