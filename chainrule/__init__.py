@@ -4,6 +4,7 @@ Tensors with reverse-mode automatic differentiation, function transforms, and th
 to see every derivative. ``import chainrule as cr``.
 """
 
+from chainrule import calculus
 from chainrule._config import (
     enable_grad,
     get_default_dtype,
@@ -70,6 +71,17 @@ from chainrule.transforms import grad, hessian, jacobian, jvp, value_and_grad, v
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # ``cr.viz`` on first use: importing it eagerly would cost every ``import chainrule``
+    # the import of the plotting layer (matplotlib itself is imported only when drawing).
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module("chainrule.viz")
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
 __all__ = [
     "GradcheckError", "Tensor", "grad", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
     "abs", "add", "arange", "clip", "concatenate", "cos", "div", "enable_grad", "exp", "expand",
@@ -78,5 +90,5 @@ __all__ = [
     "minimum", "mul", "neg", "no_grad", "ones", "ones_like", "pow", "rand", "randn", "relu",
     "reshape", "set_default_dtype", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "var", "where",
-    "zeros", "zeros_like",
+    "zeros", "zeros_like", "calculus", "viz",
 ]
