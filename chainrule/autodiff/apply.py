@@ -49,6 +49,14 @@ def apply(prim: Primitive, args: tuple, params: dict) -> Traced:
     return result
 
 
+class ScopeName(str):
+    """A composite's name, one object per call: equal to the plain name, but two calls of
+    the same composite (``softmax(softmax(x))``, a layer used twice) have distinct
+    objects, so ``draw_graph`` can tell them apart by identity."""
+
+    __slots__ = ()
+
+
 def current_scope() -> tuple[str, ...]:
     """The names of the composite operations currently being recorded, outermost first."""
     return _SCOPE[-1]
@@ -57,7 +65,7 @@ def current_scope() -> tuple[str, ...]:
 @contextlib.contextmanager
 def scope(name: str) -> Iterator[None]:
     """Context manager form of :func:`composite`: nodes recorded inside carry ``name``."""
-    _SCOPE.append(_SCOPE[-1] + (name,))
+    _SCOPE.append(_SCOPE[-1] + (ScopeName(name),))
     try:
         yield
     finally:
@@ -71,7 +79,7 @@ def composite(name: str) -> Callable[[_F], _F]:
     def decorate(func: _F) -> _F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            _SCOPE.append(_SCOPE[-1] + (name,))
+            _SCOPE.append(_SCOPE[-1] + (ScopeName(name),))
             try:
                 return func(*args, **kwargs)
             finally:
