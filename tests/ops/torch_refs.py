@@ -1,0 +1,149 @@
+"""PyTorch expressions for every op in the table: the oracle for values and gradients.
+
+Each entry takes the sample's inputs as float64 torch tensors and the sample's keyword
+parameters (NumPy's words: ``axis``, ``keepdims``, ``shape``, ``index``), and computes
+the same function with PyTorch. Ops with no direct PyTorch analogue (``sum_to``,
+``scatter_add``) get an equivalent expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def _dims(x: torch.Tensor, axis: Any) -> tuple[int, ...]:
+    """NumPy's ``axis`` as torch's ``dim`` (None means every axis)."""
+    if axis is None:
+        return tuple(range(x.ndim))
+    return tuple(axis) if isinstance(axis, tuple) else (axis,)
+
+
+def _index(index: Any) -> Any:
+    """NumPy index parts (integer and boolean arrays, lists) as torch index parts."""
+    if isinstance(index, tuple):
+        return tuple(_index(part) for part in index)
+    if isinstance(index, (np.ndarray, list)):
+        return torch.as_tensor(np.asarray(index))
+    return index
+
+
+def _sum(x: torch.Tensor, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
+    return torch.sum(x, dim=_dims(x, axis), keepdim=keepdims) if x.ndim else x
+
+
+def _amax(x: torch.Tensor, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
+    # amax (not max) because it splits the gradient evenly among ties, as chainrule does
+    return torch.amax(x, dim=_dims(x, axis), keepdim=keepdims)
+
+
+def _amin(x: torch.Tensor, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
+    return torch.amin(x, dim=_dims(x, axis), keepdim=keepdims)
+
+
+def _mean(x: torch.Tensor, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
+    return torch.mean(x, dim=_dims(x, axis), keepdim=keepdims) if x.ndim else x
+
+
+def _var(x: torch.Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False
+         ) -> torch.Tensor:
+    return torch.var(x, dim=_dims(x, axis), correction=ddof, keepdim=keepdims)
+
+
+def _std(x: torch.Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False
+         ) -> torch.Tensor:
+    return torch.std(x, dim=_dims(x, axis), correction=ddof, keepdim=keepdims)
+
+
+def _logsumexp(x: torch.Tensor, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
+    return torch.logsumexp(x, dim=_dims(x, axis), keepdim=keepdims) if x.ndim else x
+
+
+def _scatter_add(g: torch.Tensor, shape: tuple[int, ...], index: Any, dtype: Any
+                 ) -> torch.Tensor:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeats accumulate): ``index_add``
+    at the flat positions the index selects."""
+    flat_positions = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)[index]
+    positions = torch.as_tensor(np.ascontiguousarray(flat_positions).reshape(-1))
+    total = torch.zeros(int(np.prod(shape)), dtype=_torch_dtype(dtype))
+    return total.index_add(0, positions, g.reshape(-1).to(total.dtype)).reshape(shape)
+
+
+def _transpose(x: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
+    return x.permute(axes or tuple(reversed(range(x.ndim))))
+
+
+def _squeeze(x: torch.Tensor, axis: Any) -> torch.Tensor:
+    return x.squeeze() if axis is None else x.squeeze(axis)
+
+
+def _torch_dtype(dtype: Any) -> torch.dtype:
+    return getattr(torch, np.dtype(dtype).name)
+
+
+def _where(x: torch.Tensor, y: Any = None, cond: Any = None, c: Any = None) -> torch.Tensor:
+    return torch.where(torch.as_tensor(cond), x, y if y is not None else c)
+
+
+TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
+    # arithmetic (samples with a Python or NumPy constant pass it as a parameter)
+    "add": lambda x, y=None, c=None: x + y if y is not None else c + x,
+    "sub": lambda x, y=None, c=None: x - y if y is not None else c - x,
+    "mul": lambda x, y=None, c=None: x * y if y is not None else x * torch.as_tensor(c),
+    "div": lambda x, y=None, c=None: x / y if y is not None else c / x,
+    "neg": lambda x: -x,
+    "pow": lambda x, y=None, exponent=None, base=None: (
+        torch.pow(x, y) if y is not None
+        else torch.pow(x, exponent) if exponent is not None
+        else torch.pow(base, x)
+    ),
+    # unary functions
+    "abs": torch.abs,
+    "exp": torch.exp,
+    "log": torch.log,
+    "log1p": torch.log1p,
+    "sqrt": torch.sqrt,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "softplus": F.softplus,
+    "erf": torch.erf,
+    # selections
+    "maximum": lambda x, y=None, c=None: torch.maximum(
+        x, y if y is not None else torch.full_like(x, c)),
+    "minimum": lambda x, y: torch.minimum(x, y),
+    "where": _where,
+    "clip": lambda x, lo, hi: torch.clamp(x, lo, hi),
+    # reductions and composites built on them
+    "sum": _sum,
+    "max": _amax,
+    "min": _amin,
+    "mean": _mean,
+    "var": _var,
+    "std": _std,
+    "logsumexp": _logsumexp,
+    "softmax": lambda x, axis: torch.softmax(x, dim=axis),
+    "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
+    # linear algebra
+    "matmul": torch.matmul,
+    # shapes
+    "sum_to": lambda x, shape: x.sum_to_size(shape) if shape else x.sum(),
+    "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),
+    "expand": lambda x, shape: x.expand(*shape),
+    "reshape": lambda x, shape: x.reshape(shape),
+    "transpose": _transpose,
+    "swapaxes": lambda x, axis1, axis2: torch.swapaxes(x, axis1, axis2),
+    "squeeze": _squeeze,
+    "unsqueeze": lambda x, axis: torch.unsqueeze(x, axis),
+    "cast": lambda x, dtype: x.to(_torch_dtype(dtype)),
+    "getitem": lambda x, index: x[_index(index)],
+    "scatter_add": _scatter_add,
+    "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),
+    "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
+}
