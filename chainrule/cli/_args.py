@@ -1,0 +1,62 @@
+"""Argument types shared by the subcommands, and the parser that fails in one line.
+
+A bad value must end as ``chainrule: error: ...`` on one line of stderr with exit status
+2, never a traceback, so every type here raises :class:`argparse.ArgumentTypeError`, which
+argparse turns into a call to :meth:`CliParser.error`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+PROG = "chainrule"
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``chainrule: error: <message>`` as one line on stderr and exit with status 2."""
+    # Messages may carry newlines (e.g. from a library error): a user error is one line.
+    one_line = " ".join(str(message).split())
+    sys.stderr.write(f"{PROG}: error: {one_line}\n")
+    raise SystemExit(2)
+
+
+class CliParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (argparse prints usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(f"{message} (see '{self.prog} --help')")
+
+
+def positive_float(text: str) -> float:
+    """A finite float > 0 (learning rates)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (epochs, batch sizes, print intervals)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0 (seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
