@@ -13,6 +13,7 @@ from chainrule._config import (
     no_grad,
     set_default_dtype,
 )
+from chainrule.conventions import conventions
 from chainrule.creation import (
     arange,
     from_numpy,
@@ -27,6 +28,8 @@ from chainrule.creation import (
     zeros_like,
 )
 from chainrule.errors import GradcheckError
+from chainrule.explain import explain
+from chainrule.function import Function
 from chainrule.functions import (
     abs,
     add,
@@ -66,6 +69,7 @@ from chainrule.functions import (
     var,
     where,
 )
+from chainrule.gradcheck import gradcheck
 from chainrule.tensor import Tensor
 from chainrule.transforms import grad, hessian, jacobian, jvp, value_and_grad, vjp
 
@@ -84,6 +88,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "GradcheckError", "Tensor", "grad", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
+    "Function", "conventions", "explain", "gradcheck",
     "abs", "add", "arange", "clip", "concatenate", "cos", "div", "enable_grad", "exp", "expand",
     "from_numpy", "full", "get_default_dtype", "is_grad_enabled", "linspace", "log",
     "log_softmax", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean", "min",
