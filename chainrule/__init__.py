@@ -4,7 +4,7 @@ Tensors with reverse-mode automatic differentiation, function transforms, and th
 to see every derivative. ``import chainrule as cr``.
 """
 
-from chainrule import calculus
+from chainrule import calculus, data
 from chainrule._config import (
     enable_grad,
     get_default_dtype,
@@ -70,7 +70,9 @@ from chainrule.functions import (
     where,
 )
 from chainrule.gradcheck import gradcheck
+from chainrule.serialization import load, save
 from chainrule.tensor import Tensor
+from chainrule.train import EarlyStopping, History, fit
 from chainrule.transforms import grad, hessian, jacobian, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
@@ -96,4 +98,5 @@ __all__ = [
     "reshape", "set_default_dtype", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "var", "where",
     "zeros", "zeros_like", "calculus", "viz",
+    "data", "fit", "History", "EarlyStopping", "save", "load",
 ]

@@ -1,0 +1,150 @@
+r"""Small bundled datasets, split into train and test sets and standardised.
+
+The scikit-learn datasets (``digits``, ``iris``, ``breast_cancer``, ``diabetes``) ship
+inside scikit-learn itself, so nothing is downloaded; scikit-learn is the optional extra
+``chainrule[data]``. ``seed_linear`` is the textbook's four points and needs nothing.
+
+Each feature column is standardised with the training split's statistics only,
+:math:`x' = (x - \mu_{train}) / \sigma_{train}`, so no information about the test set leaks
+into training (the test columns therefore have a mean close to, not exactly, 0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule._config import get_default_dtype
+from chainrule.tensor import Tensor
+
+# name -> (scikit-learn loader, is classification)
+_SKLEARN: dict[str, tuple[str, bool]] = {
+    "breast_cancer": ("load_breast_cancer", True),
+    "diabetes": ("load_diabetes", False),
+    "digits": ("load_digits", True),
+    "iris": ("load_iris", True),
+}
+DATASETS: tuple[str, ...] = (*sorted(_SKLEARN), "seed_linear")
+
+_HINT = 'pip install "chainrule[data]"'
+
+Split = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
+
+
+def _wrap(array: np.ndarray) -> Tensor:
+    return Tensor._from_op(np.ascontiguousarray(array), None)  # type: ignore[return-value]
+
+
+def _seed_linear() -> Split:
+    # The textbook's example: h(x) = θ₀ + θ₁x fits y = 2x exactly. Four points are too few
+    # to hold any out, so the test set is a copy of the training set.
+    x = np.array([[1.0], [2.0], [3.0], [4.0]], dtype=np.float64)
+    y = 2.0 * x
+    return (_wrap(x), _wrap(y)), (_wrap(x.copy()), _wrap(y.copy()))
+
+
+def _sklearn(name: str) -> Any:
+    try:
+        from sklearn import datasets, model_selection
+    except ImportError:
+        raise ImportError(
+            f"load_dataset: the {name!r} dataset needs scikit-learn; install it with: {_HINT}"
+        ) from None
+    return datasets, model_selection
+
+
+def _check_test_size(test_size: Any) -> None:
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.number)):
+        raise TypeError(f"load_dataset: test_size must be a float in (0, 1), got {test_size!r}")
+    if isinstance(test_size, (float, np.floating)) and not 0.0 < test_size < 1.0:
+        raise ValueError(f"load_dataset: test_size must be in (0, 1), got {test_size}")
+    if isinstance(test_size, (int, np.integer)) and test_size < 1:
+        raise ValueError(
+            f"load_dataset: test_size must be a fraction in (0, 1) or a count >= 1, "
+            f"got {test_size}"
+        )
+
+
+def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    # Constant columns (digits' always-blank corner pixels) have σ = 0: leave them centred
+    # rather than dividing by zero.
+    std = np.where(std > 0, std, 1.0)
+    return (train - mean) / std, (test - mean) / std
+
+
+def load_dataset(name: str, test_size: float = 0.2, seed: int = 0) -> Split:
+    r"""Load a small dataset as ``((X_train, y_train), (X_test, y_test))`` tensors.
+
+    ====================  ========  ========  ================================
+    name                  samples   features  target
+    ====================  ========  ========  ================================
+    ``"iris"``            150       4         3 classes
+    ``"digits"``          1797      64        10 classes (8×8 images)
+    ``"breast_cancer"``   569       30        2 classes
+    ``"diabetes"``        442       10        regression
+    ``"seed_linear"``     4         1         regression, y = 2x
+    ====================  ========  ========  ================================
+
+    Features ``X`` have shape ``(N, features)`` and the default float dtype, standardised
+    with the mean and standard deviation of the training split only. Classification
+    labels ``y`` are int64 of shape ``(N,)``, the split is stratified (each class keeps its
+    share in both parts). Regression targets are float columns of shape ``(N, 1)``, in
+    their original units, to match the ``(N, 1)`` output of a model ending in
+    ``nn.Linear(..., 1)`` (an ``(N,)`` target would silently broadcast against it).
+
+    ``"seed_linear"`` is the textbook's x = 1, 2, 3, 4 and y = 2, 4, 6, 8 in float64,
+    unstandardised (so gradient descent converges to θ₀ = 0, θ₁ = 2 as in the book). All
+    four points form the training set and the test set is an identical copy: there is
+    nothing to hold out; ``test_size`` and ``seed`` are ignored.
+
+    Args:
+        name: one of ``"breast_cancer"``, ``"diabetes"``, ``"digits"``, ``"iris"``,
+            ``"seed_linear"``.
+        test_size: fraction of samples in the test split, in (0, 1) (or a count).
+        seed: seed of the (deterministic) shuffle before splitting.
+
+    Raises:
+        ValueError: an unknown ``name`` (the message lists the valid ones) or a bad
+            ``test_size``.
+        ImportError: scikit-learn is not installed (the message says how to install it).
+
+    >>> import chainrule as cr
+    >>> (X, y), (X_test, y_test) = cr.data.load_dataset("seed_linear")
+    >>> X.shape, y.reshape(-1).tolist(), X.dtype
+    ((4, 1), [2.0, 4.0, 6.0, 8.0], dtype('float64'))
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"load_dataset: name must be a str, got {type(name).__name__}")
+    if name == "seed_linear":
+        return _seed_linear()
+    if name not in _SKLEARN:
+        raise ValueError(
+            f"load_dataset: unknown dataset {name!r}; valid names: {', '.join(DATASETS)}"
+        )
+    _check_test_size(test_size)
+    datasets, model_selection = _sklearn(name)
+    loader, classification = _SKLEARN[name]
+    bunch = getattr(datasets, loader)()
+    X = np.asarray(bunch.data, dtype=np.float64)
+    y = np.asarray(bunch.target)
+    try:
+        X_train, X_test, y_train, y_test = model_selection.train_test_split(
+            X, y, test_size=test_size, random_state=seed,
+            stratify=y if classification else None,
+        )
+    except ValueError as exc:
+        raise ValueError(f"load_dataset: cannot split {name!r}: {exc}") from None
+    X_train, X_test = _standardise(X_train, X_test)
+    dtype = get_default_dtype()
+    if classification:
+        y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
+    else:
+        y_train = y_train.astype(dtype).reshape(-1, 1)
+        y_test = y_test.astype(dtype).reshape(-1, 1)
+    return (
+        (_wrap(X_train.astype(dtype)), _wrap(y_train)),
+        (_wrap(X_test.astype(dtype)), _wrap(y_test)),
+    )
