@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from chainrule.cli import linreg
+from chainrule.cli import gradcheck, linreg, plot
 from chainrule.cli._args import PROG, CliParser, fail
 
 # The order of ``chainrule --help``: the textbook's example first, then the tools.
-_COMMANDS = (linreg,)
+_COMMANDS = (linreg, plot, gradcheck)
 
 
 def _version() -> str:
