@@ -12,7 +12,7 @@ and checked, at the first step, against the analytic one
 .. math:: \frac{\partial J}{\partial \theta_0} = \frac{1}{m}\sum_i (h - y), \qquad
    \frac{\partial J}{\partial \theta_1} = \frac{1}{m}\sum_i (h - y)\,x;
 
-each epoch then takes one plain gradient-descent step
+each epoch then takes one plain gradient-descent step (``optim.SGD`` at momentum 0)
 :math:`\theta \leftarrow \theta - \alpha \nabla_\theta J`. Everything runs in float64.
 
 The article's version of this example used ``m`` without defining it, printed
@@ -30,6 +30,7 @@ import numpy as np
 
 from chainrule.cli._args import positive_float, positive_int
 from chainrule.creation import from_numpy, tensor
+from chainrule.optim import SGD
 from chainrule.tensor import Tensor
 
 # The textbook's data: y = 2x exactly, so J has its minimum 0 at θ₀ = 0, θ₁ = 2.
@@ -91,6 +92,8 @@ def gradient_descent(lr: float = 0.01, epochs: int = 1000, every: int = 100) -> 
     x, y = from_numpy(X), from_numpy(Y)
     theta0 = tensor(0.0, dtype=np.float64, requires_grad=True)
     theta1 = tensor(0.0, dtype=np.float64, requires_grad=True)
+    # Plain gradient descent: at momentum 0, SGD's step is exactly θ ← θ − α ∂J/∂θ.
+    optimizer = SGD([theta0, theta1], lr=lr, momentum=0)
     result = LinregResult(0.0, 0.0, grad_analytic=analytic_gradient(0.0, 0.0))
     # Too large an α makes θ grow geometrically; stop at overflow instead of warning.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -102,13 +105,11 @@ def gradient_descent(lr: float = 0.01, epochs: int = 1000, every: int = 100) -> 
                 break
             if epoch % every == 0:
                 result.rows.append((epoch, loss.item(), theta0.item(), theta1.item()))
+            optimizer.zero_grad()
             loss.backward()  # fills θ₀.grad = ∂J/∂θ₀ and θ₁.grad = ∂J/∂θ₁
             if epoch == 0:
                 result.grad_autodiff = (theta0.grad.item(), theta1.grad.item())
-            for theta in (theta0, theta1):
-                # Plain gradient descent, θ ← θ − α ∂J/∂θ, in place on the leaf's array.
-                theta.data -= lr * theta.grad.data
-                theta.grad = None
+            optimizer.step()
         else:
             final = cost(theta0, theta1, x, y).item()
             result.rows.append((epochs, final, theta0.item(), theta1.item()))
