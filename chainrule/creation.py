@@ -57,9 +57,13 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 
 def full(shape: Any, value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``shape`` filled with ``value``."""
+    """A tensor of ``shape`` filled with ``value``; its dtype follows ``value`` as in
+    PyTorch and NumPy (a Python int gives int64, a bool gives bool, a float the default
+    float dtype) unless ``dtype`` is given."""
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
+    if dtype is None:
+        dtype = to_array(value, op="full", copy=False).dtype
     return _filled("full", (tuple(shape),), value, dtype, requires_grad)
 
 

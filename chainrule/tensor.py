@@ -33,10 +33,12 @@ def to_array(data: Any, dtype: Any = None, requires_grad: bool = False, op: str 
     Python floats and lists of floats take the default dtype (float32); NumPy arrays
     keep theirs; data that must carry gradients is promoted to the default float dtype.
     """
+    # copy=None, not False: "copy only if needed" (NumPy 2 raises for False when a copy is
+    # unavoidable, e.g. for a NumPy scalar)
     if isinstance(data, Traced):
-        array = np.array(data.data, copy=copy)
+        array = np.array(data.data, copy=True if copy else None)
     elif isinstance(data, (np.ndarray, np.generic)):
-        array = np.array(data, copy=copy)
+        array = np.array(data, copy=True if copy else None)
     else:
         try:
             array = np.array(data)
