@@ -32,7 +32,8 @@ class Convention:
     test: str
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.rule}  ({self.rationale}; tested by {self.test})"
+        return (f"{self.name}: {self.rule}\n    why: {self.rationale}\n"
+                f"    tested by: tests/test_conventions.py::{self.test}")
 
 
 class Conventions(list):

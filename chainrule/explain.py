@@ -66,6 +66,7 @@ class Factor:
     Attributes:
         op: the primitive's name (with its composite scope, e.g. ``exp in softmax``).
         input_index: which input of the op the path enters through.
+        label: the op as shown in a path's route, ``mul[1]`` for a multi-input op.
         formula: the local derivative rule from the op table.
         value: the local derivative as a number when the op's input and output are
             scalars, else ``None`` (it is then a Jacobian; see ``gradient``).
@@ -74,6 +75,7 @@ class Factor:
 
     op: str
     input_index: int
+    label: str
     formula: str
     value: float | None
     gradient: np.ndarray
@@ -110,7 +112,8 @@ def _factor(node: Node, index: int, g: Any) -> tuple[Factor, Any]:
     name = node.prim.name
     if node.scope:
         name = f"{name} in {node.scope[-1]}"
-    factor = Factor(name, index, _local_formula(node, index), value, g_next)
+    label = f"{node.prim.name}[{index}]" if len(inputs) > 1 else node.prim.name
+    factor = Factor(name, index, label, _local_formula(node, index), value, g_next)
     return factor, g_next
 
 
@@ -246,13 +249,16 @@ class Explanation:
 
     def _path_lines(self, number: int, path: Path) -> list[str]:
         name = self.names[path.wrt]
-        route = " ← ".join(["L", *(f"{f.op}" for f in path.factors), name])
-        lines = [f"path {number}: {route}"]
         factors = list(path.factors)
         hidden = 0
         if len(factors) > _SHOWN_FACTORS:
             hidden = len(factors) - _SHOWN_FACTORS
             factors = factors[: _SHOWN_FACTORS // 2] + factors[-_SHOWN_FACTORS // 2:]
+        labels = [f.label for f in factors]
+        if hidden:
+            labels.insert(_SHOWN_FACTORS // 2, f"… {hidden} more …")
+        route = " ← ".join(["L", *labels, name])
+        lines = [f"path {number}: {route}"]
         for k, f in enumerate(factors):
             if hidden and k == _SHOWN_FACTORS // 2:
                 lines.append(f"    … {hidden} more factors …")

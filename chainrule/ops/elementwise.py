@@ -76,7 +76,8 @@ def _pow_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
     """∂xʸ/∂x = y·xʸ⁻¹, taken as 0 where y = 0 (so 0⁰ does not give 0·∞ = nan)."""
     # Python arithmetic for a Python exponent keeps float32 float32 (a NumPy int64 would not)
     y_minus_1 = y - 1 if type(y) in (int, float) else sub(y, 1)
-    local = mul(y, pow(x, y_minus_1))
+    with np.errstate(invalid="ignore"):  # 0·∞ at x = 0, y = 0: replaced just below
+        local = mul(y, pow(x, y_minus_1))
     zero_exponent = np.asarray(raw(y)) == 0
     if zero_exponent.any():
         local = where(zero_exponent, 0.0, local)
@@ -85,7 +86,8 @@ def _pow_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
 
 def _pow_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
     """∂xʸ/∂y = xʸ·ln x, taken as 0 where x = 0 and y ≥ 0 (PyTorch's convention)."""
-    local = mul(out, log(x))
+    with np.errstate(invalid="ignore"):  # 0·(−∞) at x = 0, y > 0: replaced just below
+        local = mul(out, log(x))
     base_zero = (np.asarray(raw(x)) == 0) & (np.asarray(raw(y)) >= 0)
     if base_zero.any():
         local = where(base_zero, 0.0, local)
