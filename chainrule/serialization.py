@@ -50,7 +50,7 @@ class _Encoder:
                 "numeric and boolean arrays are supported"
             )
         ref = f"a{len(self.arrays)}"
-        self.arrays[ref] = np.ascontiguousarray(array)
+        self.arrays[ref] = np.asarray(array, order="C")  # ascontiguousarray makes 0-d 1-d
         return {"t": tag, "ref": ref}
 
     def encode(self, value: Any, where: str) -> Any:
@@ -248,11 +248,28 @@ def _read_header(archive: Any) -> Any:
     return document["tree"]
 
 
+def _check_magic(file: Any) -> None:
+    # Look before handing the file to NumPy: only a zip archive goes on to np.load.
+    start = file.read(6)
+    file.seek(0)
+    if start.startswith(b"PK\x03\x04"):
+        return
+    if not start:
+        raise _FormatError("the file is empty")
+    if start.startswith(b"\x93NUMPY"):
+        raise _FormatError("it holds a single .npy array, not a .npz archive")
+    if start[:1] == b"\x80":
+        raise _FormatError("it looks like a pickle, which chainrule never loads (unpickling "
+                           "can run arbitrary code)")
+    raise _FormatError(f"it does not start like a .npz (zip) archive (first bytes {start!r})")
+
+
 def _load_archive(file: Any) -> Any:
-    # allow_pickle=False: a pickle (or an object array inside a .npz) is refused, not run.
+    _check_magic(file)
+    # allow_pickle=False: an object array inside the archive is refused, not unpickled.
     archive = np.load(file, allow_pickle=False)
     if not hasattr(archive, "files"):
-        raise _FormatError("it holds a single .npy array, not a .npz archive")
+        raise _FormatError("not a .npz archive")
     try:
         return _Decoder(archive).decode(_read_header(archive))
     finally:
