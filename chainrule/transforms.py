@@ -128,10 +128,14 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0
                 f"grad: the function must return a scalar (one element) to take its gradient, "
                 f"got shape {shape_str(out.shape)}; use cr.jacobian for vector outputs"
             )
+        # The value keeps its graph only where someone can still differentiate it (an outer
+        # transform, or closed-over parameters): otherwise that graph is freed just below.
+        keep = outer or (out.requires_grad and reaches_leaf(out, variables))
         grads = _gradients(out, variables, np.ones_like(out.data), outer)
+        value = out if keep else out.detach()
         if isinstance(argnums, (int, np.integer)):
-            return out, grads[0]
-        return out, tuple(grads)
+            return value, grads[0]
+        return value, tuple(grads)
 
     return value_and_grad_f
 
