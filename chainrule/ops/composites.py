@@ -56,6 +56,12 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
+def _max_shift(x: Any, axis: tuple[int, ...] | None) -> np.ndarray:
+    """max(x) over ``axis`` (kept), a constant: 0 for slices whose max is not finite."""
+    shift = np.max(raw(x), axis=axis, keepdims=True)
+    return np.where(np.isfinite(shift), shift, 0)  # all −∞ (or ±∞) slices: no shift
+
+
 @composite("logsumexp")
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     r"""Stable :math:`\log\sum_i e^{x_i} = m + \log\sum_i e^{x_i - m}`, m = max(x).
@@ -64,8 +70,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     constant (its gradient contributions cancel), so ∂/∂xᵢ = softmax(x)ᵢ.
     """
     axis = normalize_axis(axis, len(shape_of(x)), "logsumexp")
-    shift = np.max(raw(x), axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)  # all −∞ (or ±∞) slices: no shift
+    shift = _max_shift(x, axis)
     total = add(log(reduce_sum(exp(sub(x, shift)), axis=axis, keepdims=True)), shift)
     if keepdims:
         return total
@@ -75,9 +80,16 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 @composite("log_softmax")
 def log_softmax(x: Any, axis: int = -1) -> Any:
-    r""":math:`\log\mathrm{softmax}(x)_i = x_i - \log\sum_j e^{x_j}`, stable for any finite x."""
+    r""":math:`\log\mathrm{softmax}(x)_i = (x_i - m) - \log\sum_j e^{x_j - m}`, m = max(x).
+
+    Any constant m gives the same value and gradient, ∂/∂xⱼ = δᵢⱼ − softmax(x)ⱼ; the max keeps
+    every exponent ≤ 0. Subtracting m first, rather than x − logsumexp(x), matters in
+    float32: logsumexp(x) ≈ 10⁴ carries an absolute rounding error of 5·10⁻⁴ that the
+    small difference x − logsumexp(x) would inherit.
+    """
     axis = normalize_one_axis(axis, len(shape_of(x)), "log_softmax")
-    return sub(x, logsumexp(x, axis=axis, keepdims=True))
+    shifted = sub(x, _max_shift(x, (axis,)))
+    return sub(shifted, log(reduce_sum(exp(shifted), axis=(axis,), keepdims=True)))
 
 
 @composite("softmax")
