@@ -4,7 +4,7 @@ Tensors with reverse-mode automatic differentiation, function transforms, and th
 to see every derivative. ``import chainrule as cr``.
 """
 
-from chainrule import calculus, data
+from chainrule import calculus, data, nn, optim
 from chainrule._config import (
     enable_grad,
     get_default_dtype,
@@ -94,9 +94,9 @@ __all__ = [
     "abs", "add", "arange", "clip", "concatenate", "cos", "div", "enable_grad", "exp", "expand",
     "from_numpy", "full", "get_default_dtype", "is_grad_enabled", "linspace", "log",
     "log_softmax", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "mul", "neg", "no_grad", "ones", "ones_like", "pow", "rand", "randn", "relu",
+    "minimum", "mul", "neg", "nn", "no_grad", "ones", "ones_like", "pow", "rand", "randn", "relu",
     "reshape", "set_default_dtype", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "var", "where",
-    "zeros", "zeros_like", "calculus", "viz",
+    "zeros", "zeros_like", "calculus", "viz", "optim",
     "data", "fit", "History", "EarlyStopping", "save", "load",
 ]

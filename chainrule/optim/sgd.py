@@ -1,0 +1,112 @@
+r"""Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.optim.optimizer import Optimizer, ParamsLike
+from chainrule.tensor import Tensor
+
+
+def sgd_update(theta: np.ndarray, g: np.ndarray, b: np.ndarray | None, *, lr: float,
+               momentum: float, dampening: float, nesterov: bool, weight_decay: float,
+               maximize: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    r"""One step of :class:`SGD` on arrays; returns the new ``(theta, b)``.
+
+    Pure: the inputs are not modified. ``b`` is the momentum buffer (``None`` before the
+    first step, and always ``None`` when ``momentum == 0``).
+    """
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * theta
+    if momentum != 0:
+        if b is None:
+            b = g.copy()  # the first step starts the buffer at g, undamped (PyTorch)
+        else:
+            b = momentum * b + (1 - dampening) * g
+        if nesterov:
+            g = g + momentum * b
+        else:
+            g = b
+    theta = theta - lr * g
+    return theta, b
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent: :math:`\theta \leftarrow \theta - \gamma\,\nabla_\theta J`
+    at momentum 0, the textbook's update.
+
+    The update, line for line as :func:`sgd_update` computes it (PyTorch's ``SGD``):
+
+    .. math::
+        \begin{aligned}
+        &\textbf{input}: \gamma \text{ (lr)},\ \theta_0,\ J(\theta),\ \lambda
+            \text{ (weight decay)},\ \mu \text{ (momentum)},\ \tau \text{ (dampening)},\
+            \textit{nesterov},\ \textit{maximize} \\
+        &\textbf{for}\ t = 1, 2, \ldots\ \textbf{do} \\
+        &\quad g_t \leftarrow \nabla_\theta J(\theta_{t-1}) \\
+        &\quad \textbf{if}\ \textit{maximize}:\ g_t \leftarrow -g_t \\
+        &\quad \textbf{if}\ \lambda \neq 0:\ g_t \leftarrow g_t + \lambda \theta_{t-1} \\
+        &\quad \textbf{if}\ \mu \neq 0: \\
+        &\qquad \textbf{if}\ t > 1:\ b_t \leftarrow \mu b_{t-1} + (1 - \tau) g_t
+            \quad \textbf{else}:\ b_t \leftarrow g_t \\
+        &\qquad \textbf{if}\ \textit{nesterov}:\ g_t \leftarrow g_t + \mu b_t
+            \quad \textbf{else}:\ g_t \leftarrow b_t \\
+        &\quad \theta_t \leftarrow \theta_{t-1} - \gamma g_t
+        \end{aligned}
+
+    ``b`` is kept in ``state[p]["momentum_buffer"]`` (only when :math:`\mu \neq 0`).
+
+    Args:
+        params: Tensors, or dicts of parameter groups (see :class:`Optimizer`).
+        lr: learning rate :math:`\gamma` (PyTorch's default ``1e-3``).
+        momentum: :math:`\mu \ge 0`.
+        dampening: :math:`\tau`, the fraction of each new gradient left out of the buffer.
+        nesterov: look ahead along the momentum (needs ``momentum > 0`` and
+            ``dampening == 0``).
+        weight_decay: :math:`\lambda \ge 0`, L2 penalty folded into the gradient.
+        maximize: ascend :math:`J` instead of descending it.
+
+    >>> import chainrule as cr
+    >>> theta = cr.tensor([1.0], requires_grad=True)
+    >>> opt = cr.optim.SGD([theta], lr=0.5, momentum=0.9)
+    >>> for _ in range(2):
+    ...     opt.zero_grad()
+    ...     (theta * theta).sum().backward()     # J = θ², dJ/dθ = 2θ
+    ...     opt.step()
+    >>> theta       # step 1: b = g = 2, θ = 1 - 0.5·2 = 0; step 2: b = 0.9·2 + 0, θ = -0.5·1.8
+    tensor([-0.9], requires_grad=True)
+    """
+
+    def __init__(self, params: ParamsLike, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, nesterov: bool = False, weight_decay: float = 0, *,
+                 maximize: bool = False) -> None:
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        self._require_numbers(group, ("lr", "momentum", "dampening", "weight_decay"))
+        self._require(group["lr"] >= 0.0, f"Invalid learning rate: {group['lr']}")
+        self._require(group["momentum"] >= 0.0, f"Invalid momentum value: {group['momentum']}")
+        self._require(group["weight_decay"] >= 0.0,
+                      f"Invalid weight_decay value: {group['weight_decay']}")
+        self._require(
+            not group["nesterov"] or (group["momentum"] > 0 and group["dampening"] == 0),
+            "Nesterov momentum requires a momentum and zero dampening",
+        )
+
+    def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        theta, b = sgd_update(
+            p.data, g, state.get("momentum_buffer"), lr=group["lr"],
+            momentum=group["momentum"], dampening=group["dampening"],
+            nesterov=group["nesterov"], weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )
+        p.data[...] = theta
+        if b is not None:
+            state["momentum_buffer"] = b
