@@ -1,0 +1,357 @@
+r"""Layers: ``Linear``, the activation modules, ``Dropout``, ``Identity``, ``Sequential`` and
+``MLP``. Each is a :class:`~chainrule.nn.Module` whose ``forward`` calls
+:mod:`chainrule.nn.functional`; the math (and its derivative) is documented there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule._config import get_default_dtype
+from chainrule.creation import as_tensor
+from chainrule.errors import shape_str
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import Tensor
+
+__all__ = [
+    "GELU", "MLP", "Dropout", "Identity", "LeakyReLU", "Linear", "ReLU", "Sequential",
+    "Sigmoid", "Softplus", "Tanh",
+]
+
+
+def _check_size(layer: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{layer}: {name} must be a non-negative int, got {value!r}")
+    return int(value)
+
+
+class Linear(Module):
+    r"""Affine layer :math:`y = xW^\top + b`.
+
+    Initialisation (PyTorch's default): every entry of ``weight`` and ``bias`` is drawn
+    from :math:`\mathcal U(-1/\sqrt{n_{in}},\ 1/\sqrt{n_{in}})`, :math:`n_{in}` =
+    ``in_features``. (PyTorch writes the weight's draw as ``kaiming_uniform_(w, a=√5)``:
+    gain :math:`\sqrt{2/(1+a^2)} = 1/\sqrt3` times :math:`\sqrt{3/n_{in}}` is exactly
+    :math:`1/\sqrt{n_{in}}`.) The draws come from ``generator`` or, by default, the
+    library's generator (``cr.manual_seed``): weight first, then bias.
+
+    Gradients: :math:`\partial L/\partial W = g^\top x`,
+    :math:`\partial L/\partial b = \sum_{\text{batch}} g`, :math:`\partial L/\partial x = gW`.
+
+    Args:
+        in_features: size of each input sample, :math:`n_{in}`.
+        out_features: size of each output sample.
+        bias: learn an additive bias (default True).
+        dtype: floating dtype of the parameters (default: ``cr.get_default_dtype()``).
+        generator: a ``numpy.random.Generator`` for the initial draw.
+
+    Shape:
+        - Input: ``(*, in_features)``.
+        - Output: ``(*, out_features)``.
+        - ``weight``: ``(out_features, in_features)``; ``bias``: ``(out_features,)``.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> _ = cr.manual_seed(0)
+    >>> layer = nn.Linear(3, 2)
+    >>> layer
+    Linear(in_features=3, out_features=2, bias=True)
+    >>> layer(cr.ones(4, 3)).shape
+    (4, 2)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = None, generator: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.in_features = _check_size("Linear", "in_features", in_features)
+        self.out_features = _check_size("Linear", "out_features", out_features)
+        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Linear: dtype must be floating, got {dtype}")
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty((self.out_features,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
+        r"""Redraw ``weight`` and ``bias`` from
+        :math:`\mathcal U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`."""
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+        init.uniform_(self.weight, -bound, bound, generator)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, generator)
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x, "Linear")
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            features = "no feature axis" if x.ndim == 0 else f"{x.shape[-1]} features"
+            raise ValueError(
+                f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
+                f"input of shape {shape_str(x.shape)} has {features}, "
+                f"expected {self.in_features}"
+            )
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Identity(Module):
+    r"""Returns its input unchanged (arguments are accepted and ignored, as in PyTorch)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+# ---------------------------------------------------------------- activation modules
+
+
+class ReLU(Module):
+    r""":math:`\max(x, 0)`; derivative 1 for x > 0, else 0 (0 at x = 0).
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    r""":math:`\sigma(x) = 1/(1+e^{-x})`; derivative :math:`\sigma(x)(1-\sigma(x))`.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    r""":math:`\tanh x`; derivative :math:`1-\tanh^2 x`.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        return F.tanh(x)
+
+
+class LeakyReLU(Module):
+    r""":math:`x` for x > 0 else :math:`\alpha x`; derivative 1 if x > 0 else α.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Any) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    r""":math:`x\,\Phi(x)`; derivative :math:`\Phi(x) + x\varphi(x)` (``approximate="tanh"``
+    for the tanh form).
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Tensor:
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    r""":math:`\frac1\beta\log(1+e^{\beta x})` (identity where βx > threshold); derivative
+    :math:`\sigma(\beta x)`.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Dropout(Module):
+    r"""Inverted dropout: in training, zero each element with probability ``p`` and scale
+    the rest by :math:`1/(1-p)`; in evaluation (``model.eval()``) the identity.
+
+    The mask comes from ``generator`` or the library's default generator
+    (``cr.manual_seed``), drawn afresh at every call.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+    """
+
+    def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability p must be in [0, 1], got {p!r}")
+        self.p = p
+        self.generator = generator
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout(x, self.p, self.training, self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+# ---------------------------------------------------------------- containers
+
+
+class Sequential(Module):
+    r"""Modules applied one after another: ``Sequential(a, b, c)(x) = c(b(a(x)))``.
+
+    Children are named ``"0"``, ``"1"``, … (or by the keys of an ``OrderedDict``), so
+    parameters read ``"0.weight"``, ``"0.bias"``… Supports ``len``, iteration, indexing
+    (a slice gives a new Sequential sharing the modules) and ``append``.
+
+    Shape:
+        - Input: what the first module takes. Output: what the last one returns.
+
+    >>> from chainrule import nn
+    >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    >>> [name for name, _ in net.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    >>> net[1]
+    ReLU()
+    """
+
+    def __init__(self, *modules: Any) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            items = list(modules[0].items())
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, module in items:
+            if not isinstance(module, Module):
+                raise TypeError(
+                    f"Sequential: entry {name!r} is a {type(module).__name__}, not an nn.Module "
+                    "(wrap functions in a Module, e.g. nn.ReLU() instead of F.relu)"
+                )
+            self.add_module(str(name), module)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(
+                f"Sequential: indices must be ints or slices, got {type(index).__name__}"
+            )
+        if not -len(items) <= index < len(items):
+            raise IndexError(f"Sequential: index {index} is out of range for {len(items)} modules")
+        return items[index][1]
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end (named by its position)."""
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"Sequential.append: expected an nn.Module, got {type(module).__name__}"
+            )
+        self.add_module(str(len(self)), module)
+        return self
+
+
+_ACTIVATIONS: dict[str, type[Module]] = {
+    "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "leaky_relu": LeakyReLU, "gelu": GELU,
+    "softplus": Softplus,
+}
+
+
+class MLP(Sequential):
+    r"""A multilayer perceptron: ``Linear`` layers with ``activation`` between them and none
+    after the last (the output stays a logit or a regression value).
+
+    ``MLP([2, 8, 8, 1])`` is ``Sequential(Linear(2, 8), ReLU(), Linear(8, 8), ReLU(),
+    Linear(8, 1))``, so its children are named by position: the Linear layers are
+    ``"0"``, ``"2"``, ``"4"`` and the state dict reads ``"0.weight"``, ``"0.bias"``,
+    ``"2.weight"``, ``"2.bias"``, ``"4.weight"``, ``"4.bias"``. Each Linear layer is
+    initialised as :class:`Linear` (PyTorch's default), in order.
+
+    Args:
+        sizes: layer widths ``[n_in, hidden…, n_out]`` (at least two).
+        activation: ``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"leaky_relu"``, ``"gelu"``
+            or ``"softplus"``.
+        bias: give every Linear layer a bias.
+        dtype: floating dtype of the parameters.
+        generator: a ``numpy.random.Generator`` for the initial draws.
+
+    Shape:
+        - Input: ``(*, sizes[0])``. Output: ``(*, sizes[-1])``.
+
+    >>> from chainrule import nn
+    >>> list(nn.MLP([2, 4, 1], activation="tanh").state_dict())
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "relu", bias: bool = True,
+                 dtype: Any = None, generator: np.random.Generator | None = None) -> None:
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: sizes needs at least an input and an output width, "
+                             f"got {sizes!r}")
+        for n in sizes:
+            _check_size("MLP", "every entry of sizes", n)
+        if activation not in _ACTIVATIONS:
+            names = ", ".join(repr(a) for a in _ACTIVATIONS)
+            raise ValueError(f"MLP: unknown activation {activation!r} (choose from {names})")
+        layers: list[Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(Linear(n_in, n_out, bias=bias, dtype=dtype, generator=generator))
+            if i < len(sizes) - 2:
+                layers.append(_ACTIVATIONS[activation]())
+        super().__init__(*layers)
+        self.sizes = tuple(int(n) for n in sizes)
+        self.activation = activation
