@@ -437,7 +437,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
                 bar.update(epoch, logs)
             # Every callback sees the epoch, even when an earlier one asks to stop.
             answers = [_call(cb, "on_epoch_end", epoch, dict(logs)) for cb in callbacks]
-            if any(answer is True for answer in answers):
+            if any(answer is True or answer is np.True_ for answer in answers):
                 break
     finally:
         if bar is not None:
