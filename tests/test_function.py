@@ -245,3 +245,13 @@ def test_matches_torch_autograd_function():
     (MulAdd.apply(x, y) ** 2).sum().backward()
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
     np.testing.assert_allclose(y.grad.data, ty.grad.numpy())
+
+
+def test_explain_shows_a_custom_function_as_one_factor():
+    x = cr.tensor(0.5, dtype="float64", requires_grad=True)
+    e = cr.explain(Exp.apply(x * 2.0), x)
+    (path,) = e.paths
+    assert [f.op for f in path.factors] == ["Exp", "mul"]
+    assert "Exp.backward" in path.factors[0].formula
+    assert path.factors[0].value == pytest.approx(np.exp(1.0), rel=1e-12)
+    assert float(e.total) == pytest.approx(2 * np.exp(1.0), rel=1e-12)
