@@ -420,6 +420,18 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
         TypeError: a model, loss or optimizer that does not follow the protocol.
         ValueError: bad ``epochs``/metrics, a non-scalar loss, an empty loader, or a batch
             that is not ``(inputs..., target)``.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn, optim
+    >>> import chainrule.nn.functional as F
+    >>> (X, y), _ = cr.data.load_dataset("seed_linear")  # the textbook's y = 2x
+    >>> loader = cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=4)
+    >>> _ = cr.manual_seed(0)
+    >>> model = nn.Linear(1, 1)
+    >>> sgd = optim.SGD(model.parameters(), lr=0.05)
+    >>> history = cr.fit(model, F.mse_loss, sgd, loader, epochs=300)
+    >>> round(model.weight.item(), 2), history.history["loss"][-1] < 1e-5
+    (2.0, True)
     """
     _check_fit_args(model, loss_fn, optimizer, epochs)
     resolved = _resolve_metrics(metrics)

@@ -68,9 +68,9 @@ class TensorDataset:
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
-        return self.gather(np.asarray(index))
+        return self.gather(index if isinstance(index, slice) else np.asarray(index))
 
-    def gather(self, indices: np.ndarray) -> tuple[Tensor, ...]:
+    def gather(self, indices: Any) -> tuple[Tensor, ...]:
         """The samples at ``indices`` in one fancy-indexing step per tensor (no graph)."""
         return tuple(
             Tensor._from_op(t.data[indices], None) for t in self.tensors  # type: ignore[misc]

@@ -28,6 +28,12 @@ def test_tensor_dataset_item_is_a_tuple_of_matching_rows():
     assert len(ds) == 5
 
 
+def test_tensor_dataset_indexes_by_slice_and_index_array():
+    ds = _dataset(5)
+    assert ds[1:3][1].tolist() == [1, 2]
+    assert ds[np.array([4, 0])][1].tolist() == [4, 0]
+
+
 def test_tensor_dataset_accepts_arrays_and_lists():
     ds = TensorDataset(np.zeros((3, 2)), [1, 2, 3])
     assert all(isinstance(t, cr.Tensor) for t in ds.tensors)
