@@ -44,6 +44,16 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+# (file stem, title, cost function in viz, start, steps, {optimizer: learning rate}, window,
+# minimum). The rates are each optimiser's good-but-not-tuned-to-death choice for the cost.
+_DESCENT_DEMOS = (
+    ("linreg", "J(θ₀, θ₁) of the textbook's linear regression", "linreg_cost", (0.0, 0.0), 200,
+     {"gd": 0.1, "momentum": 0.01, "adam": 0.1}, ((-1.0, 2.0), (-0.5, 3.0)), (0.0, 2.0)),
+    ("rosenbrock", "Rosenbrock (1−θ₀)² + 100(θ₁−θ₀²)²", "rosenbrock", (-1.2, 1.0), 1500,
+     {"gd": 1.5e-3, "momentum": 3e-4, "adam": 0.05}, ((-1.5, 1.5), (-0.5, 1.5)), (1.0, 1.0)),
+)
+
+
 def _out_dir(out: str) -> Path:
     path = Path(out)
     if path.exists() and not path.is_dir():
@@ -56,7 +66,7 @@ def _activations(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule import viz
 
     path = out / f"activations.{fmt}"
-    _close(viz.plot_activations(path=path))
+    viz.plot_activations(path=path)
     return [path]
 
 
@@ -64,55 +74,51 @@ def _descent(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule import viz
 
     written = []
-    for name, cost, start, steps, lrs in (
-        ("linreg", viz.linreg_cost, (0.0, 0.0), 300, {"gd": 0.05, "momentum": 0.02, "adam": 0.1}),
-        ("rosenbrock", viz.rosenbrock, (-1.5, 2.0), 400,
-         {"gd": 1e-3, "momentum": 2e-4, "adam": 0.05}),
-    ):
+    for name, title, cost_name, start, steps, lrs, (xlim, ylim), minimum in _DESCENT_DEMOS:
+        cost = getattr(viz, cost_name)
         paths = {
             label: viz.descent_path(cost, start, optimizer=label, lr=lr, steps=steps)
             for label, lr in lrs.items()
         }
         path = out / f"descent_{name}.{fmt}"
-        _close(viz.plot_descent(cost, paths, title=f"descent on {name}", path=path))
+        viz.plot_descent(cost, paths, xlim=xlim, ylim=ylim, minimum=minimum,
+                         title=f"{title}: gradient descent, momentum, Adam", save=path)
         written.append(path)
     return written
 
 
 def _flow(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule import viz
+    from chainrule.viz._demos import deep_mlp, digits_batch
 
-    x, y = viz.digits_batch(seed=seed)
+    x, y = digits_batch(seed=seed)
     written = []
     for activation in ("sigmoid", "relu"):
-        model = viz.deep_mlp(activation, depth=10, seed=seed)
+        model = deep_mlp(activation, depth=10, seed=seed)
         report = viz.gradient_flow(model, x, y)
         print(f"{activation} MLP, 10 layers:\n{report}\n")
         path = out / f"flow_{activation}.{fmt}"
-        _close(report.plot(path=path, title=f"gradient flow: 10-layer {activation} MLP"))
+        report.plot(path=path, title=f"gradient flow: 10-layer {activation} MLP")
         written.append(path)
     return written
 
 
 def _graph(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule import viz
+    from chainrule.viz._demos import example_loss
 
-    loss = viz.example_loss(seed=seed)
-    return [viz.save_graph(viz.draw_graph(loss), out / f"graph.{fmt}")]
+    loss, names = example_loss(seed=seed)
+    # Keep the graph through backward so the drawing shows each parameter's gradient too.
+    loss.backward(retain_graph=True)
+    return [viz.save_graph(viz.draw_graph(loss, names=names), out / f"graph.{fmt}")]
 
 
 def _gradcheck(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule import viz
 
     path = out / f"gradcheck.{fmt}"
-    _close(viz.plot_gradcheck(lambda x: x.sin(), 1.0, path=path))
+    viz.plot_gradcheck(lambda x: x.sin(), 1.0, path=path)
     return [path]
-
-
-def _close(fig: Any) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
 
 
 _DRAW: dict[str, Callable[[Path, str, int], list[Path]]] = {
@@ -131,10 +137,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = getattr(args, "format", "png")
     if fmt not in FORMATS:
         raise ValueError(f"plot: unknown --format {fmt!r} (choose png or svg)")
-    import matplotlib
-
-    # Files only, never a window: the Agg backend needs no display.
-    matplotlib.use("Agg")
+    # The figures are made without pyplot, so no window opens and no display is needed.
     out = _out_dir(args.out)
     for path in _DRAW[args.what](out, fmt, getattr(args, "seed", 0)):
         print(path)
