@@ -107,7 +107,12 @@ class Linear(Module):
 
 
 class Identity(Module):
-    r"""Returns its input unchanged (arguments are accepted and ignored, as in PyTorch)."""
+    r"""Returns its input unchanged (arguments are accepted and ignored, as in PyTorch);
+    derivative 1.
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
