@@ -20,6 +20,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/activate
 
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/chainrule linreg
+	@echo
+	$(VENV)/bin/chainrule train --dataset digits
+	@# The pictures (chainrule plot ...) go here, after the two runs above.
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check chainrule tests

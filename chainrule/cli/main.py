@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from chainrule.cli import gradcheck, linreg, plot
+from chainrule.cli import gradcheck, linreg, plot, train
 from chainrule.cli._args import PROG, CliParser, fail
 
 # The order of ``chainrule --help``: the textbook's example first, then the tools.
-_COMMANDS = (linreg, plot, gradcheck)
+_COMMANDS = (linreg, train, plot, gradcheck)
 
 
 def _version() -> str:
