@@ -45,8 +45,8 @@ def set_default_dtype(dtype: Any) -> None:
     """
     try:
         resolved = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"set_default_dtype: {dtype!r} is not a NumPy dtype") from exc
+    except TypeError:
+        raise TypeError(f"set_default_dtype: {dtype!r} is not a NumPy dtype") from None
     if resolved not in _FLOAT_DTYPES:
         raise TypeError(
             f"set_default_dtype: expected a floating dtype (float16, float32, float64), "

@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule._config import STATE, generator_for
 from chainrule.autodiff import Traced
-from chainrule.tensor import Tensor, _shape_args, to_array
+from chainrule.tensor import Tensor, _shape_args, as_dtype, to_array
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -38,9 +38,17 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._from_op(array, None)
 
 
+def _new_shape(op: str, shape: tuple) -> tuple[int, ...]:
+    """The shape of a new tensor: ints, given as arguments or as one tuple, none negative."""
+    resolved = _shape_args(op, shape)
+    if any(n < 0 for n in resolved):
+        raise ValueError(f"{op}: negative dimension in shape {resolved}")
+    return resolved
+
+
 def _filled(op: str, shape: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
-    dtype = STATE.default_dtype if dtype is None else np.dtype(dtype)
-    data = np.full(_shape_args(op, shape), value, dtype=dtype)
+    dtype = STATE.default_dtype if dtype is None else as_dtype(op, dtype)
+    data = np.full(_new_shape(op, shape), value, dtype=dtype)
     return Tensor._from_op(data, None).requires_grad_(requires_grad) if requires_grad else (
         Tensor._from_op(data, None)
     )
@@ -69,14 +77,14 @@ def full(shape: Any, value: Any, dtype: Any = None, requires_grad: bool = False)
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and dtype) of ``t``."""
-    data = t.data if isinstance(t, Traced) else np.asarray(t)
+    data = t.data if isinstance(t, Traced) else to_array(t, op="zeros_like", copy=False)
     return zeros(data.shape, dtype=data.dtype if dtype is None else dtype,
                  requires_grad=requires_grad)
 
 
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape (and dtype) of ``t``."""
-    data = t.data if isinstance(t, Traced) else np.asarray(t)
+    data = t.data if isinstance(t, Traced) else to_array(t, op="ones_like", copy=False)
     return ones(data.shape, dtype=data.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
 
@@ -84,8 +92,17 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in [start, stop): integers for integer arguments, else floats."""
+    for name, value in (("start", start), ("stop", stop), ("step", step)):
+        if value is None and name == "stop":
+            continue
+        if isinstance(value, bool) or np.ndim(value) != 0 or (
+            np.asarray(value).dtype.kind not in "iuf"
+        ):
+            raise TypeError(f"arange: {name} must be a number, got {type(value).__name__}")
     if stop is None:
         start, stop = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
     data = np.arange(start, stop, step)
     return Tensor(data if data.dtype.kind != "f" or dtype else data.astype(STATE.default_dtype),
                   dtype=dtype, requires_grad=requires_grad)
@@ -94,15 +111,18 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None,
 def linspace(start: float, stop: float, num: int = 50, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:
     """``num`` evenly spaced values from ``start`` to ``stop`` inclusive."""
-    data = np.linspace(start, stop, num).astype(STATE.default_dtype if dtype is None else dtype)
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 0:
+        raise ValueError(f"linspace: num must be a non-negative int, got {num!r}")
+    dtype = STATE.default_dtype if dtype is None else as_dtype("linspace", dtype)
+    data = np.linspace(start, stop, num).astype(dtype)
     return Tensor(data, requires_grad=requires_grad)
 
 
 def _random(op: str, draw: str, shape: tuple, seed: int | None, dtype: Any,
             requires_grad: bool) -> Tensor:
     generator = generator_for(seed)
-    values = getattr(generator, draw)(_shape_args(op, shape))
-    dtype = STATE.default_dtype if dtype is None else np.dtype(dtype)
+    values = getattr(generator, draw)(_new_shape(op, shape))
+    dtype = STATE.default_dtype if dtype is None else as_dtype(op, dtype)
     return Tensor(np.asarray(values, dtype=dtype), requires_grad=requires_grad)
 
 

@@ -26,6 +26,14 @@ def _is_float(dtype: np.dtype) -> bool:
     return dtype.kind == "f"
 
 
+def as_dtype(op: str, dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy dtype, or a TypeError naming ``op``."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: {dtype!r} is not a NumPy dtype") from None
+
+
 def to_array(data: Any, dtype: Any = None, requires_grad: bool = False, op: str = "tensor",
              copy: bool = True) -> np.ndarray:
     """Convert user data to an ndarray following the dtype rules of API.md.
@@ -54,7 +62,7 @@ def to_array(data: Any, dtype: Any = None, requires_grad: bool = False, op: str 
             f"got data of dtype {array.dtype} from {type(data).__name__}"
         )
     if dtype is not None:
-        array = array.astype(np.dtype(dtype), copy=False)
+        array = array.astype(as_dtype(op, dtype), copy=False)
     if requires_grad and not _is_float(array.dtype):
         # Gradients need real numbers: integer data is promoted, never truncated.
         array = array.astype(STATE.default_dtype)
@@ -230,7 +238,7 @@ class Tensor(Traced):
 
     def astype(self, dtype: Any) -> Tensor:
         """A copy converted to ``dtype``; differentiable between floating dtypes."""
-        return _ops.cast(self, dtype=np.dtype(dtype))
+        return _ops.cast(self, dtype=as_dtype("astype", dtype))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
@@ -351,7 +359,12 @@ class Tensor(Traced):
                 "t.data under no_grad()"
             )
         value = value.data if isinstance(value, Traced) else value
-        self.data[_index(index)] = value
+        try:
+            self.data[_index(index)] = value
+        except (IndexError, ValueError, TypeError) as exc:
+            raise type(exc)(
+                f"setitem: {exc} (tensor of shape {shape_str(self.shape)})"
+            ) from None
 
     # ------------------------------------------------------------ elementwise functions
     def abs(self) -> Tensor:

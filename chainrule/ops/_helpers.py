@@ -94,12 +94,15 @@ def elementwise(
     forward: Callable[..., Any],
     vjps: Sequence[Callable[..., Any] | None],
     formula: str,
+    check: Callable[..., None] | None = None,
 ) -> Primitive:
     r"""Declare an elementwise primitive.
 
     The rules are written for same-shaped arguments; this builder sums each gradient
     back to its input's shape (``sum_to``), which is the whole of broadcasting's calculus:
     an input copied along an axis receives the sum of the gradients of its copies.
+    ``check``, when given, runs after the broadcasting check (dtype rules NumPy would
+    otherwise enforce with its own message).
     """
     from chainrule.ops.shape import sum_to
 
@@ -113,7 +116,15 @@ def elementwise(
         return vjp
 
     if len(vjps) == 1:  # a unary op cannot broadcast: skip the wrapper (≈0.3 µs per op)
-        return Primitive(name, forward, vjps, formula=formula)
+        return Primitive(name, forward, vjps, formula=formula, check=check)
     wrapped = [None if rule is None else unbroadcast(rule, i) for i, rule in enumerate(vjps)]
-    check = check_broadcast(name)
-    return Primitive(name, forward, wrapped, formula=formula, check=check)
+    broadcast = check_broadcast(name)
+    if check is None:
+        return Primitive(name, forward, wrapped, formula=formula, check=broadcast)
+    extra = check
+
+    def both(*arrays: Any, **params: Any) -> None:
+        broadcast(*arrays, **params)
+        extra(*arrays, **params)
+
+    return Primitive(name, forward, wrapped, formula=formula, check=both)

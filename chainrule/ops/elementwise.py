@@ -44,10 +44,24 @@ add = elementwise(
     formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1",
 )
 
+def _dtype_kind(value: Any) -> str:
+    """NumPy's kind letter ('b', 'i', 'u', 'f') of an array or a Python number."""
+    return value.dtype.kind if hasattr(value, "dtype") else np.asarray(value).dtype.kind
+
+
+def _check_sub(x: Any, y: Any) -> None:
+    if _dtype_kind(x) == "b" and _dtype_kind(y) == "b":
+        raise TypeError(
+            "sub: cannot subtract boolean tensors (dtypes bool and bool); convert them "
+            "first, e.g. t.astype('float32')"
+        )
+
+
 sub = elementwise(
     "sub", np.subtract,
     [lambda g, out, x, y: g, lambda g, out, x, y: neg(g)],
     formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1",
+    check=_check_sub,
 )
 
 mul = elementwise(
@@ -65,10 +79,18 @@ div = elementwise(
     formula="∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²",
 )
 
+def _check_neg(x: Any) -> None:
+    if _dtype_kind(x) == "b":
+        raise TypeError(
+            "neg: cannot negate a boolean tensor; convert it first, e.g. t.astype('float32')"
+        )
+
+
 neg = elementwise(
     "neg", np.negative,
     [lambda g, out, x: neg(g)],
     formula="∂(−x)/∂x = −1",
+    check=_check_neg,
 )
 
 
@@ -94,10 +116,22 @@ def _pow_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
     return mul(g, local)
 
 
+def _check_pow(x: Any, y: Any) -> None:
+    """NumPy refuses integer bases with negative integer exponents (the result is not an
+    integer); say so in our words."""
+    if _dtype_kind(x) in "biu" and _dtype_kind(y) in "biu" and np.any(np.asarray(y) < 0):
+        raise ValueError(
+            f"pow: integers to negative integer powers are not allowed (base dtype "
+            f"{np.asarray(x).dtype}, exponent dtype {np.asarray(y).dtype}); convert the base "
+            "to float first, e.g. x.astype('float32') ** y"
+        )
+
+
 pow = elementwise(  # noqa: A001 - the API name
     "pow", _quiet(np.power),
     [_pow_vjp_x, _pow_vjp_y],
     formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·ln x",
+    check=_check_pow,
 )
 
 # ---------------------------------------------------------------- unary functions
