@@ -106,6 +106,8 @@ class Optimizer:
                 f"of Tensors or dicts, but got a Tensor (wrap it in a list: [p])"
             )
         self._validate(self.defaults)
+        if isinstance(params, (set, frozenset)):
+            self._param_list(params)  # raises: a set has no stable order
         groups = list(params)
         if len(groups) == 0:
             raise ValueError(f"{self._name}: optimizer got an empty parameter list")
