@@ -19,7 +19,7 @@ from chainrule.ops._helpers import (
     normalize_one_axis,
     shape_of,
 )
-from chainrule.ops.elementwise import add, div, exp, log, mul, sqrt, sub
+from chainrule.ops.elementwise import add, div, exp, log, mul, sqrt, sub, where
 from chainrule.ops.reductions import sum as reduce_sum
 from chainrule.ops.shape import broadcast_to, concatenate, reshape, transpose
 
@@ -52,8 +52,17 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
 
 @composite("std")
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-    r"""Standard deviation :math:`\sqrt{\mathrm{var}(x)}`."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    r"""Standard deviation :math:`\sqrt{\mathrm{var}(x)}`.
+
+    ∂/∂xᵢ = (xᵢ − x̄)/((n − ddof)·std). Where the spread is 0 this is 0/0; like PyTorch we
+    take it as 0 (sqrt alone would give ∞·0 = nan), by taking the root only where var > 0.
+    """
+    variance = var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    spread = np.asarray(raw(variance)) > 0
+    if spread.all():
+        return sqrt(variance)
+    # the root of 1 where var = 0, then masked to 0: value 0 and gradient 0, no ∞ anywhere
+    return mul(sqrt(where(spread, variance, 1.0)), spread)
 
 
 def _max_shift(x: Any, axis: tuple[int, ...] | None) -> np.ndarray:

@@ -188,3 +188,36 @@ def test_jvp_matches_directional_central_difference(sample):
     np.testing.assert_allclose(out.data, evaluate(sample, sample.inputs), rtol=1e-14, atol=0)
     assert tangent_out.shape == out.shape
     np.testing.assert_allclose(tangent_out.data, (plus - minus) / (2 * eps), atol=1e-6, rtol=1e-4)
+
+
+# ---------------------------------------------------------------- kinks and conventions
+
+KINKS = {
+    "relu_at_0_is_0": (lambda x: x.relu(), torch.relu, [[0.0, 1.0, -1.0]]),
+    "abs_at_0_is_0": (lambda x: abs(x), torch.abs, [[0.0, 1.0, -1.0]]),
+    "max_ties_split_evenly": (lambda x: x.max(axis=1), lambda t: torch.amax(t, 1),
+                              [[[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]]),
+    "min_ties_split_evenly": (lambda x: x.min(), torch.amin, [[1.0, 1.0, 3.0]]),
+    "maximum_tie_gives_half_to_each": (lambda x, y: x.maximum(y), torch.maximum,
+                                       [[1.0, 2.0], [1.0, 3.0]]),
+    "minimum_tie_gives_half_to_each": (lambda x, y: x.minimum(y), torch.minimum,
+                                       [[1.0, 2.0], [1.0, 3.0]]),
+    "clip_passes_gradient_at_edges": (lambda x: x.clip(0.0, 1.0),
+                                      lambda t: torch.clamp(t, 0.0, 1.0),
+                                      [[0.0, 1.0, 0.5, 2.0]]),
+    "sqrt_at_0_is_inf": (lambda x: x.sqrt(), torch.sqrt, [[0.0, 4.0]]),
+    "pow_0_to_the_0": (lambda x, y: x ** y, torch.pow, [[0.0, 0.0, 2.0], [0.0, 2.0, 0.0]]),
+    "std_of_constant_has_zero_gradient": (lambda x: x.std(axis=1), lambda t: torch.std(
+        t, dim=1, correction=0), [[[1.0, 1.0], [1.0, 2.0]]]),
+}
+
+
+@pytest.mark.parametrize("name", list(KINKS))
+def test_gradient_at_a_kink_follows_torchs_convention(name):
+    fn, reference, data = KINKS[name]
+    xs = [cr.tensor(np.array(d), requires_grad=True) for d in data]
+    fn(*xs).sum().backward()
+    ts = [torch.tensor(np.array(d), requires_grad=True) for d in data]
+    reference(*ts).sum().backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
