@@ -33,3 +33,17 @@ lint: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Benchmarks (bench/, BENCHMARKS.md's method): chainrule against PyTorch, HIPS autograd,
+# MyGrad and hand-written NumPy; writes docs/benchmarks.md and docs/benchmarks.png.
+.PHONY: bench bench-quick
+
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install --quiet -e ".[dev,bench]"
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed-demo
+
+bench: $(VENV)/.installed-bench
+	$(PY) -m bench
+
+bench-quick: $(VENV)/.installed-bench
+	$(PY) -m bench --quick

@@ -1,0 +1,215 @@
+r"""The one seeded source of every benchmark input: data, initial weights, shuffling.
+
+Every framework's worker builds its problem from :func:`problem`, so all five frameworks
+start from the same arrays and must print the same answers (θ, losses, gradient sums,
+accuracy). Initial weights follow PyTorch's ``nn.Linear`` default,
+:math:`W, b \sim \mathcal U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`, stored in PyTorch's layout
+``(out_features, in_features)``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+SEED = 20240601
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+
+# Sizes per profile. "full" is BENCHMARKS.md's method; "quick" keeps the same shapes where
+# they are cheap and shrinks the long ones; "tiny" is for tests/test_bench.py.
+PROFILES: dict[str, dict[str, Any]] = {
+    "full": {
+        "w1_epochs": 1000, "w2_warmup": 10, "w2_steps": 100, "w2_batches": 10,
+        "w2_sizes": (784, 256, 256, 10), "w2_batch": 128,
+        "w3_ops": 200, "w3_inner": 200, "w4_n": 2048, "w4_inner": 3,
+        "w5_epochs": 30, "w6_n": 100_000, "w6_long_n": 1_000_000,
+    },
+    "quick": {
+        "w1_epochs": 1000, "w2_warmup": 5, "w2_steps": 30, "w2_batches": 10,
+        "w2_sizes": (784, 256, 256, 10), "w2_batch": 128,
+        "w3_ops": 200, "w3_inner": 40, "w4_n": 1024, "w4_inner": 2,
+        "w5_epochs": 5, "w6_n": 20_000, "w6_long_n": 1_000_000,
+    },
+    "tiny": {
+        "w1_epochs": 1000, "w2_warmup": 1, "w2_steps": 3, "w2_batches": 2,
+        "w2_sizes": (784, 32, 32, 10), "w2_batch": 16,
+        "w3_ops": 20, "w3_inner": 2, "w4_n": 32, "w4_inner": 1,
+        "w5_epochs": 1, "w6_n": 1000, "w6_long_n": 3000,
+    },
+}
+
+# The textbook's linear regression (W1).
+W1_X = (1.0, 2.0, 3.0, 4.0)
+W1_LR = 0.01
+W1_THETA = (0.136307286732365, 1.95363890028915)  # after 1000 epochs from θ = (0, 0)
+
+W2_LR = 1e-3
+W2_BETAS = (0.9, 0.999)
+W2_EPS = 1e-8
+
+W5_LR = 0.05
+W5_MOMENTUM = 0.9
+W5_BATCH = 32
+W5_SIZES = (64, 128, 10)
+
+# W6 runs in float64: at N = 10⁶, dy/dx = 1.0001^N ≈ 2.7e43 overflows float32.
+W6_A = 1.0001
+W6_B = 0.0001
+W6_X = 0.5
+
+
+@dataclass(frozen=True)
+class Layer:
+    r"""One linear layer's initial weights, PyTorch's layout: ``W (out, in)``, ``b (out,)``."""
+
+    W: np.ndarray
+    b: np.ndarray
+
+
+@dataclass(frozen=True)
+class Problem:
+    r"""The sizes of one profile; the inputs come from the functions below (read-only
+    arrays, so that no worker can alter them)."""
+
+    profile: str
+    sizes: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.sizes[key]
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def init_layers(sizes: tuple[int, ...], seed: int) -> list[Layer]:
+    r"""PyTorch-style :math:`\mathcal U(\pm 1/\sqrt{n_{in}})` float32 weights for an MLP."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / np.sqrt(n_in)
+        W = rng.uniform(-bound, bound, size=(n_out, n_in)).astype(np.float32)
+        b = rng.uniform(-bound, bound, size=(n_out,)).astype(np.float32)
+        layers.append(Layer(_frozen(W), _frozen(b)))
+    return layers
+
+
+def w2_layers(p: Problem) -> list[Layer]:
+    r"""W2's initial weights, 784-256-256-10."""
+    return init_layers(p["w2_sizes"], SEED + 20)
+
+
+def w5_layers() -> list[Layer]:
+    r"""W5's initial weights, 64-128-10."""
+    return init_layers(W5_SIZES, SEED + 50)
+
+
+def w2_data(p: Problem) -> tuple[np.ndarray, np.ndarray]:
+    r"""Fixed synthetic W2 data: ``X ~ N(0, 1)`` float32 of shape ``(batches·B, 784)``,
+    labels uniform in ``0..9``. Step ``i`` uses batch ``i mod batches``."""
+    rng = np.random.default_rng(SEED + 2)
+    n = p["w2_batches"] * p["w2_batch"]
+    X = rng.standard_normal((n, p["w2_sizes"][0])).astype(np.float32)
+    y = rng.integers(0, p["w2_sizes"][-1], size=n).astype(np.int64)
+    return _frozen(X), _frozen(y)
+
+
+def w2_batch(p: Problem, X: np.ndarray, y: np.ndarray, step: int) -> tuple[np.ndarray, ...]:
+    r"""The batch that step ``step`` trains on (views, no copy)."""
+    B = p["w2_batch"]
+    k = step % p["w2_batches"]
+    return X[k * B:(k + 1) * B], y[k * B:(k + 1) * B]
+
+
+def w3_data(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""W3's input ``x`` (64, float32) and the constants ``a``, ``b = -a/2`` of the chain
+    ``y ← σ(tanh(y·a + b))``. Near ``a = 4`` each cycle's derivative
+    :math:`a\,(1-\tanh^2)\,σ(1-σ)` is close to 1, so the gradient neither vanishes nor
+    explodes over 50 cycles (float32 stays far from denormals, which would distort timing)."""
+    rng = np.random.default_rng(SEED + 3)
+    x = rng.uniform(-1.0, 1.0, size=64).astype(np.float32)
+    a = rng.uniform(3.9, 4.1, size=64).astype(np.float32)
+    b = (-a / 2).astype(np.float32)
+    return _frozen(x), _frozen(a), _frozen(b)
+
+
+def w3_op(i: int) -> str:
+    r"""The ``i``-th op of W3's chain: mul, add, tanh, sigmoid in turn."""
+    return ("mul", "add", "tanh", "sigmoid")[i % 4]
+
+
+def w4_data(p: Problem) -> tuple[np.ndarray, np.ndarray]:
+    r"""W4's ``A``, ``B``: n×n float32 in U[0, 1), so that the gradient sums are large and
+    positive: :math:`\sum \partial y/\partial A = n \sum B` and
+    :math:`\sum \partial y/\partial B = n \sum A` for :math:`y = \sum AB`."""
+    rng = np.random.default_rng(SEED + 4)
+    n = p["w4_n"]
+    A = rng.random((n, n), dtype=np.float32)
+    B = rng.random((n, n), dtype=np.float32)
+    return _frozen(A), _frozen(B)
+
+
+DIGITS_CACHE_ENV = "CHAINRULE_BENCH_DIGITS"
+
+
+def save_digits(path: str) -> None:
+    r"""Write the prepared digits split to ``path`` (``.npz``), so that workers started with
+    ``CHAINRULE_BENCH_DIGITS=path`` skip importing scikit-learn (seconds per worker)."""
+    X_tr, y_tr, X_te, y_te = _digits()
+    np.savez(path, X_tr=X_tr, y_tr=y_tr, X_te=X_te, y_te=y_te)
+
+
+@lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    cache = os.environ.get(DIGITS_CACHE_ENV)
+    if cache:
+        with np.load(cache, allow_pickle=False) as f:
+            return tuple(_frozen(f[k]) for k in ("X_tr", "y_tr", "X_te", "y_te"))
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.2, random_state=0, stratify=y)
+    mean = X_tr.mean(axis=0)
+    std = X_tr.std(axis=0)
+    std[std == 0] = 1.0  # constant border pixels: leave them at 0 after centring
+    X_tr = ((X_tr - mean) / std).astype(np.float32)
+    X_te = ((X_te - mean) / std).astype(np.float32)
+    return (_frozen(X_tr), _frozen(y_tr.astype(np.int64)),
+            _frozen(X_te), _frozen(y_te.astype(np.int64)))
+
+
+def w5_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""scikit-learn digits, stratified 80/20 split, standardised with the training
+    statistics: ``(X_train, y_train, X_test, y_test)``, float32 features."""
+    return _digits()
+
+
+def w5_batches(p: Problem, n_train: int) -> list[list[np.ndarray]]:
+    r"""Per epoch, the index arrays of its batches of 32 (last one partial): one seeded
+    permutation per epoch, the same for every framework."""
+    rng = np.random.default_rng(SEED + 5)
+    epochs = []
+    for _ in range(p["w5_epochs"]):
+        perm = rng.permutation(n_train)
+        epochs.append([perm[i:i + W5_BATCH] for i in range(0, n_train, W5_BATCH)])
+    return epochs
+
+
+def w6_grad(n: int) -> float:
+    r"""The exact answer of W6: :math:`y_N = 1.0001\,y_{N-1} + 0.0001` gives
+    :math:`dy_N/dx = 1.0001^N`."""
+    return float(W6_A ** n)
+
+
+def problem(profile: str) -> Problem:
+    r"""The sizes of ``profile`` (``"full"``, ``"quick"`` or ``"tiny"``)."""
+    if profile not in PROFILES:
+        raise ValueError(f"bench: unknown profile {profile!r} (choose from {sorted(PROFILES)})")
+    return Problem(profile, dict(PROFILES[profile]))

@@ -1,0 +1,24 @@
+"""One module per framework, each with the same six workload builders.
+
+Every module defines ``w1(p)``, ``w3(p)``, ``w4(p)``, ``w5(p)`` and ``w6(p, n)``, each
+returning a zero-argument ``run()`` that does the timed work and returns its answers as a
+dict, and ``w2(p)``, returning an object with ``step(i) -> loss`` and ``grad_norm()``.
+Setup (converting the shared inputs of :mod:`bench.common`) happens in the builder,
+outside the timed region. ``versions()`` names the library and its version.
+"""
+
+from __future__ import annotations
+
+FRAMEWORKS = ("chainrule", "torch", "autograd", "mygrad", "numpy")
+LABELS = {
+    "chainrule": "chainrule",
+    "torch": "PyTorch CPU",
+    "autograd": "HIPS autograd",
+    "mygrad": "MyGrad",
+    "numpy": "hand-written NumPy",
+}
+# The library each framework needs beyond NumPy (a missing one skips the framework).
+REQUIRES = {
+    "chainrule": "chainrule", "torch": "torch", "autograd": "autograd",
+    "mygrad": "mygrad", "numpy": "numpy",
+}

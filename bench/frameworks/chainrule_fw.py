@@ -1,0 +1,159 @@
+r"""chainrule, through its public API only (``cr``, ``nn``, ``optim``, ``F``), written the
+way PyTorch's version is, line for line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from bench import common as C
+from chainrule import nn, optim
+
+
+def versions() -> dict[str, str]:
+    return {"chainrule": cr.__version__, "numpy": np.__version__}
+
+
+def _mlp(layers: list[C.Layer]) -> nn.Sequential:
+    mods: list[nn.Module] = []
+    for k, layer in enumerate(layers):
+        lin = nn.Linear(layer.W.shape[1], layer.W.shape[0])
+        lin.weight.data[...] = layer.W
+        lin.bias.data[...] = layer.b
+        mods.append(lin)
+        if k < len(layers) - 1:
+            mods.append(nn.ReLU())
+    return nn.Sequential(*mods)
+
+
+def _grad_norm(model: nn.Module) -> float:
+    total = 0.0
+    for q in model.parameters():
+        total += float(np.sum(q.grad.data.astype(np.float64) ** 2))
+    return float(np.sqrt(total))
+
+
+def w1(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    x = cr.tensor(np.array(C.W1_X))             # a float64 array stays float64
+    y = 2 * x
+    m = x.size
+    epochs = p["w1_epochs"]
+
+    def run() -> dict[str, Any]:
+        t0 = cr.tensor(np.zeros(()), requires_grad=True)
+        t1 = cr.tensor(np.zeros(()), requires_grad=True)
+        for _ in range(epochs):
+            h = t0 + t1 * x
+            J = ((h - y) ** 2).sum() / (2 * m)
+            J.backward()
+            with cr.no_grad():
+                t0.data -= C.W1_LR * t0.grad.data
+                t1.data -= C.W1_LR * t1.grad.data
+            t0.grad = None
+            t1.grad = None
+        return {"theta": [t0.item(), t1.item()], "loss": J.item()}
+
+    return run
+
+
+class _W2:
+    def __init__(self, p: C.Problem) -> None:
+        X, y = C.w2_data(p)
+        self.batches = [tuple(cr.from_numpy(a) for a in C.w2_batch(p, X, y, k))
+                        for k in range(p["w2_batches"])]
+        self.model = _mlp(C.w2_layers(p))
+        self.opt = optim.Adam(self.model.parameters(), lr=C.W2_LR, betas=C.W2_BETAS,
+                              eps=C.W2_EPS)
+
+    def step(self, i: int) -> float:
+        X, y = self.batches[i % len(self.batches)]
+        self.opt.zero_grad()
+        loss = F.cross_entropy(self.model(X), y)
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def grad_norm(self) -> float:
+        return _grad_norm(self.model)
+
+
+def w2(p: C.Problem) -> _W2:
+    return _W2(p)
+
+
+def w3(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    x0, a0, b0 = C.w3_data(p)
+    x = cr.tensor(x0, requires_grad=True)
+    a = cr.tensor(a0)
+    b = cr.tensor(b0)
+    ops = [C.w3_op(i) for i in range(p["w3_ops"])]
+
+    def run() -> dict[str, Any]:
+        x.grad = None
+        y = x
+        for op in ops:
+            if op == "mul":
+                y = y * a
+            elif op == "add":
+                y = y + b
+            elif op == "tanh":
+                y = cr.tanh(y)
+            else:
+                y = cr.sigmoid(y)
+        s = y.sum()
+        s.backward()
+        return {"out_sum": s.item(), "grad_sum": float(x.grad.data.sum())}
+
+    return run
+
+
+def w4(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    A0, B0 = C.w4_data(p)
+    A = cr.tensor(A0, requires_grad=True)
+    B = cr.tensor(B0, requires_grad=True)
+
+    def run() -> dict[str, Any]:
+        A.grad = None
+        B.grad = None
+        y = (A @ B).sum()
+        y.backward()
+        return {"y": y.item(), "gradA_sum": float(A.grad.data.sum(dtype=np.float64)),
+                "gradB_sum": float(B.grad.data.sum(dtype=np.float64))}
+
+    return run
+
+
+def w5(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    X_tr, y_tr, X_te, y_te = (cr.tensor(a) for a in C.w5_data())
+    epochs = C.w5_batches(p, len(X_tr))
+
+    def run() -> dict[str, Any]:
+        model = _mlp(C.w5_layers())
+        opt = optim.SGD(model.parameters(), lr=C.W5_LR, momentum=C.W5_MOMENTUM)
+        for batches in epochs:
+            for idx in batches:
+                opt.zero_grad()
+                loss = F.cross_entropy(model(X_tr[idx]), y_tr[idx])
+                loss.backward()
+                opt.step()
+        with cr.no_grad():
+            acc = float((model(X_te).argmax(axis=1) == y_te).data.mean())
+        return {"accuracy": acc}
+
+    return run
+
+
+def w6(p: C.Problem, n: int) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        x = cr.tensor(np.array(C.W6_X), requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * C.W6_A + C.W6_B
+        y.backward()
+        return {"y": y.item(), "grad": x.grad.item()}
+
+    return run

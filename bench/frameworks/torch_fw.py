@@ -1,0 +1,159 @@
+r"""PyTorch 2.13 CPU, default threads, written the way its tutorials write it:
+``nn.Sequential`` of ``nn.Linear``, ``F.cross_entropy``, ``torch.optim``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench import common as C
+
+
+def versions() -> dict[str, str]:
+    return {"torch": torch.__version__, "numpy": np.__version__}
+
+
+def _mlp(layers: list[C.Layer]) -> nn.Sequential:
+    mods: list[nn.Module] = []
+    for k, layer in enumerate(layers):
+        lin = nn.Linear(layer.W.shape[1], layer.W.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(layer.W))
+            lin.bias.copy_(torch.from_numpy(layer.b))
+        mods.append(lin)
+        if k < len(layers) - 1:
+            mods.append(nn.ReLU())
+    return nn.Sequential(*mods)
+
+
+def _grad_norm(model: nn.Module) -> float:
+    return float(np.sqrt(sum(float((q.grad.double() ** 2).sum()) for q in model.parameters())))
+
+
+def w1(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    x = torch.tensor(C.W1_X, dtype=torch.float64)
+    y = 2 * x
+    m = x.numel()
+    epochs = p["w1_epochs"]
+
+    def run() -> dict[str, Any]:
+        t0 = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        t1 = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        for _ in range(epochs):
+            h = t0 + t1 * x
+            J = ((h - y) ** 2).sum() / (2 * m)
+            J.backward()
+            with torch.no_grad():
+                t0 -= C.W1_LR * t0.grad
+                t1 -= C.W1_LR * t1.grad
+            t0.grad = None
+            t1.grad = None
+        return {"theta": [t0.item(), t1.item()], "loss": J.item()}
+
+    return run
+
+
+class _W2:
+    def __init__(self, p: C.Problem) -> None:
+        self.p = p
+        X, y = C.w2_data(p)
+        self.batches = [tuple(torch.from_numpy(a) for a in C.w2_batch(p, X, y, k))
+                        for k in range(p["w2_batches"])]
+        self.model = _mlp(C.w2_layers(p))
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=C.W2_LR, betas=C.W2_BETAS,
+                                    eps=C.W2_EPS)
+
+    def step(self, i: int) -> float:
+        X, y = self.batches[i % len(self.batches)]
+        self.opt.zero_grad()
+        loss = F.cross_entropy(self.model(X), y)
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def grad_norm(self) -> float:
+        return _grad_norm(self.model)
+
+
+def w2(p: C.Problem) -> _W2:
+    return _W2(p)
+
+
+def w3(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    x0, a0, b0 = C.w3_data(p)
+    x = torch.tensor(x0, requires_grad=True)
+    a = torch.from_numpy(a0.copy())
+    b = torch.from_numpy(b0.copy())
+    ops = [C.w3_op(i) for i in range(p["w3_ops"])]
+
+    def run() -> dict[str, Any]:
+        x.grad = None
+        y = x
+        for op in ops:
+            if op == "mul":
+                y = y * a
+            elif op == "add":
+                y = y + b
+            elif op == "tanh":
+                y = torch.tanh(y)
+            else:
+                y = torch.sigmoid(y)
+        s = y.sum()
+        s.backward()
+        return {"out_sum": s.item(), "grad_sum": x.grad.sum().item()}
+
+    return run
+
+
+def w4(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    A0, B0 = C.w4_data(p)
+    A = torch.tensor(A0, requires_grad=True)
+    B = torch.tensor(B0, requires_grad=True)
+
+    def run() -> dict[str, Any]:
+        A.grad = None
+        B.grad = None
+        y = (A @ B).sum()
+        y.backward()
+        return {"y": y.item(), "gradA_sum": A.grad.double().sum().item(),
+                "gradB_sum": B.grad.double().sum().item()}
+
+    return run
+
+
+def w5(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    X_tr, y_tr, X_te, y_te = (torch.from_numpy(a.copy()) for a in C.w5_data())
+    epochs = [[torch.from_numpy(idx) for idx in batches]
+              for batches in C.w5_batches(p, len(X_tr))]
+
+    def run() -> dict[str, Any]:
+        model = _mlp(C.w5_layers())
+        opt = torch.optim.SGD(model.parameters(), lr=C.W5_LR, momentum=C.W5_MOMENTUM)
+        for batches in epochs:
+            for idx in batches:
+                opt.zero_grad()
+                loss = F.cross_entropy(model(X_tr[idx]), y_tr[idx])
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            acc = (model(X_te).argmax(dim=1) == y_te).double().mean().item()
+        return {"accuracy": acc}
+
+    return run
+
+
+def w6(p: C.Problem, n: int) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        x = torch.tensor(C.W6_X, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * C.W6_A + C.W6_B
+        y.backward()
+        return {"y": y.item(), "grad": x.grad.item()}
+
+    return run

@@ -1,0 +1,229 @@
+r"""One framework's measurements, in its own process: ``python -m bench.worker``.
+
+Runs the requested workloads for one framework and prints JSON lines on stdout: first
+``{"meta": ...}`` (versions, BLAS, threads), then ``{"workload": W, "result": ...}`` as each
+workload finishes. Each result holds the timing figure, the
+answers (for the cross-check) and, for W6, a ``status`` ("ok" or the failure's name, e.g.
+``RecursionError``: a framework that cannot do the workload is reported, not crashed).
+Run W2 alone in its worker for a meaningful peak RSS (it is per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import traceback
+from typing import Any
+
+from bench import common as C
+from bench.frameworks import FRAMEWORKS
+
+MODULES = {name: f"bench.frameworks.{name}_fw" for name in FRAMEWORKS}
+
+
+def _module(framework: str) -> Any:
+    if framework not in MODULES:
+        raise ValueError(f"bench: unknown framework {framework!r} (choose from {FRAMEWORKS})")
+    return importlib.import_module(MODULES[framework])
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def _rss_mb() -> float:
+    r"""Current resident set size (MB), from /proc (Linux) or psutil."""
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_rss_mb() -> float:
+    r"""Peak RSS of this process so far (MB).
+
+    On Linux, ``VmHWM`` from ``/proc/self/status``: it belongs to the address space that
+    ``exec`` created, whereas ``ru_maxrss`` survives ``execve`` and would report the
+    driver's peak at ``fork`` time. Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+# ---------------------------------------------------------------- workloads
+def bench_w1(mod: Any, p: C.Problem) -> dict[str, Any]:
+    run = mod.w1(p)
+    run()                                       # warm-up: first-call costs, caches
+    seconds, ans = _timed(run)
+    return {"ms": seconds * 1e3, "answers": ans}
+
+
+def bench_w2(mod: Any, p: C.Problem) -> dict[str, Any]:
+    base = _rss_mb()
+    trainer = mod.w2(p)
+    first_loss = trainer.step(0)
+    grad_norm = trainer.grad_norm()             # ‖∇L‖ at the initial weights
+    for i in range(1, p["w2_warmup"]):
+        trainer.step(i)
+    start = p["w2_warmup"]
+    t = time.perf_counter()
+    for i in range(start, start + p["w2_steps"]):
+        loss = trainer.step(i)
+    seconds = time.perf_counter() - t
+    return {
+        "samples_per_s": p["w2_steps"] * p["w2_batch"] / seconds,
+        "ms_per_step": seconds / p["w2_steps"] * 1e3,
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_before_mb": base,
+        "answers": {"first_loss": float(first_loss), "grad_norm": float(grad_norm),
+                    "final_loss": float(loss)},
+    }
+
+
+def bench_w3(mod: Any, p: C.Problem) -> dict[str, Any]:
+    run = mod.w3(p)
+    ans = run()
+    times = []
+    for _ in range(p["w3_inner"]):
+        seconds, ans = _timed(run)
+        times.append(seconds)
+    return {"us_per_op": statistics.median(times) / p["w3_ops"] * 1e6, "answers": ans}
+
+
+def raw_gemm_gflops(p: C.Problem) -> float:
+    r"""The limit for W4: plain NumPy ``A @ B`` in this process, :math:`2n^3` flops."""
+    A, B = C.w4_data(p)
+    A @ B
+    times = [_timed(lambda: A @ B)[0] for _ in range(max(3, p["w4_inner"]))]
+    return 2 * p["w4_n"] ** 3 / statistics.median(times) / 1e9
+
+
+def bench_w4(mod: Any, p: C.Problem) -> dict[str, Any]:
+    run = mod.w4(p)
+    ans = run()
+    times = []
+    for _ in range(p["w4_inner"]):
+        seconds, ans = _timed(run)
+        times.append(seconds)
+    n = p["w4_n"]
+    return {"gflops": 6 * n**3 / statistics.median(times) / 1e9,
+            "raw_gemm_gflops": raw_gemm_gflops(p), "answers": ans}
+
+
+def bench_w5(mod: Any, p: C.Problem) -> dict[str, Any]:
+    run = mod.w5(p)
+    seconds, ans = _timed(run)
+    return {"s": seconds, "answers": ans}
+
+
+def bench_w6(mod: Any, p: C.Problem, n: int | None = None) -> dict[str, Any]:
+    n = p["w6_n"] if n is None else n
+    try:
+        mod.w6(p, 100)()                        # warm-up on a short chain
+        seconds, ans = _timed(mod.w6(p, n))
+    except RecursionError:
+        return {"n": n, "status": "RecursionError"}
+    except MemoryError:
+        return {"n": n, "status": "MemoryError"}
+    return {"n": n, "status": "ok", "s": seconds, "answers": ans}
+
+
+BENCHES = {"W1": bench_w1, "W2": bench_w2, "W3": bench_w3, "W4": bench_w4, "W5": bench_w5,
+           "W6": bench_w6}
+
+
+# ---------------------------------------------------------------- machine and libraries
+def blas_info() -> list[dict[str, Any]]:
+    r"""The BLAS / OpenMP pools loaded in this process (threadpoolctl), with the kernel."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    keep = ("user_api", "internal_api", "version", "num_threads", "architecture", "prefix")
+    return [{k: info.get(k) for k in keep} for info in threadpool_info()]
+
+
+def meta(framework: str, mod: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "versions": mod.versions(),
+        "python": platform.python_version(),
+        "blas": blas_info(),
+        "env": {k: os.environ.get(k) for k in
+                ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
+                 "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
+    if framework == "torch":
+        import torch
+
+        out["torch_threads"] = torch.get_num_threads()
+        out["torch_blas"] = torch.backends.mkl.is_available() and "MKL" or "other"
+    return out
+
+
+def run_workloads(framework: str, workloads: list[str], profile: str,
+                  w6_n: int | None = None, emit: Any = None) -> dict[str, Any]:
+    r"""Measure ``workloads`` for ``framework`` in this process.
+
+    Returns ``{"framework", "profile", "meta", "results": {W: result}}``; ``emit(line)``,
+    if given, receives each piece as soon as it exists (the worker streams them, so that a
+    run cut short by the driver's timeout still reports what it finished).
+    """
+    mod = _module(framework)
+    p = C.problem(profile)
+    for w in workloads:
+        if w not in BENCHES:
+            raise ValueError(f"bench: unknown workload {w!r} (choose from {C.WORKLOADS})")
+    out = {"framework": framework, "profile": profile, "meta": meta(framework, mod),
+           "results": {}}
+    if emit:
+        emit({"meta": out["meta"]})
+    for w in workloads:
+        try:
+            result = bench_w6(mod, p, w6_n) if w == "W6" else BENCHES[w](mod, p)
+        except Exception as exc:  # noqa: BLE001 - a peer's failure is a result, not a crash
+            result = {"status": f"{type(exc).__name__}: {exc}",
+                      "traceback": traceback.format_exc(limit=4)}
+        out["results"][w] = result
+        if emit:
+            emit({"workload": w, "result": result})
+    return out
+
+
+def _emit(line: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__)
+    parser.add_argument("--framework", required=True, choices=FRAMEWORKS)
+    parser.add_argument("--workloads", default=",".join(C.WORKLOADS),
+                        help="comma-separated, e.g. W1,W3 (default: all)")
+    parser.add_argument("--profile", default="full", choices=sorted(C.PROFILES))
+    parser.add_argument("--w6-n", type=int, default=None, help="override W6's chain length")
+    args = parser.parse_args(argv)
+    run_workloads(args.framework, args.workloads.split(","), args.profile, args.w6_n, _emit)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
