@@ -1,0 +1,114 @@
+"""The benchmark harness (bench/) at its smallest sizes: it runs, and its cross-check both
+passes on honest answers and catches a wrong one. No timing is asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `bench` lives beside the package, not inside it
+    sys.path.insert(0, str(ROOT))
+
+from bench import common as C  # noqa: E402
+from bench import markdown, report, run, worker  # noqa: E402
+from bench.checks import Record, cross_check, exact_answers  # noqa: E402
+
+FRAMEWORKS = [fw for fw in ("chainrule", "numpy") if importlib.util.find_spec(fw)]
+
+
+@pytest.fixture(scope="module")
+def tiny_records() -> list[Record]:
+    records = []
+    for fw in FRAMEWORKS:
+        out = worker.run_workloads(fw, list(C.WORKLOADS), "tiny")
+        records += [Record(0, fw, w, r) for w, r in out["results"].items()]
+    return records
+
+
+def test_every_workload_runs_for_chainrule_and_numpy(tiny_records):
+    for rec in tiny_records:
+        assert rec.result.get("status", "ok") == "ok", (rec.framework, rec.workload, rec.result)
+        assert "answers" in rec.result
+    assert {(r.framework, r.workload) for r in tiny_records} == {
+        (fw, w) for fw in FRAMEWORKS for w in C.WORKLOADS}
+
+
+def test_cross_check_passes_on_the_frameworks_answers(tiny_records):
+    assert cross_check(tiny_records, "tiny") == []
+
+
+def test_w1_reaches_the_textbook_theta(tiny_records):
+    for rec in tiny_records:
+        if rec.workload == "W1":
+            np.testing.assert_allclose(rec.result["answers"]["theta"],
+                                       [0.136307286732365, 1.95363890028915], rtol=1e-12)
+
+
+def test_cross_check_reports_a_wrong_answer(tiny_records):
+    rec = next(r for r in tiny_records if r.workload == "W3" and r.framework == FRAMEWORKS[0])
+    answers = dict(rec.result["answers"], grad_sum=rec.result["answers"]["grad_sum"] * 1.01)
+    bad = Record(1, rec.framework, "W3", dict(rec.result, answers=answers))
+    problems = cross_check(tiny_records + [bad], "tiny")
+    assert len(problems) == 1 and "grad_sum" in problems[0] and "rep 1" in problems[0]
+
+
+def test_exact_w4_and_w6_answers_follow_from_the_closed_forms():
+    p = C.problem("tiny")
+    A, B = C.w4_data(p)
+    exact = exact_answers("W4", p)
+    G = np.ones((p["w4_n"], p["w4_n"]))
+    np.testing.assert_allclose(exact["gradA_sum"], (G @ B.astype(np.float64).T).sum())
+    np.testing.assert_allclose(exact["y"], (A.astype(np.float64) @ B).sum())
+    y = C.W6_X
+    for _ in range(50):
+        y = y * C.W6_A + C.W6_B
+    np.testing.assert_allclose(exact_answers("W6", p, 50)["y"], y, rtol=1e-13)
+
+
+def test_a_recursion_error_is_reported_not_raised():
+    def w6(p, n):
+        def run():
+            raise RecursionError("maximum recursion depth exceeded")
+        return run
+
+    result = worker.bench_w6(SimpleNamespace(w6=w6), C.problem("tiny"))
+    assert result["status"] == "RecursionError" and "answers" not in result
+
+
+def test_plan_runs_every_framework_once_per_repetition_in_rotated_order():
+    fws = ["a", "b", "c"]
+    jobs = run.plan(fws, ["W1", "W2", "W3"], reps=3)
+    for rep in range(3):
+        w2 = [fw for r, fw, group in jobs if r == rep and group == ["W2"]]
+        rest = [fw for r, fw, group in jobs if r == rep and group == ["W1", "W3"]]
+        assert sorted(w2) == fws and w2 == rest
+        assert w2[0] == fws[rep]
+
+
+def test_worker_process_streams_its_results():
+    env = run._worker_env(keep_blas_env=True, digits=None)
+    meta, results, _ = run.run_worker("numpy", ["W1", "W6"], "tiny", 60, env)
+    assert "numpy" in meta["versions"]
+    assert results["W6"]["status"] == "ok"
+    np.testing.assert_allclose(results["W1"]["answers"]["theta"], C.W1_THETA, rtol=1e-12)
+
+
+def test_markdown_report_holds_table_targets_and_method(tiny_records):
+    table = report.medians(tiny_records)
+    info = {"cpu": "test", "cores": 2, "python": "3", "platform": "linux", "wall_s": 1.0,
+            "load_before": (0.0, 0.0, 0.0), "load_after": (0.0, 0.0, 0.0),
+            "blas_env": {}, "commit": "abc"}
+    meta = {"chainrule": {"versions": {"chainrule": "0"}, "blas": []}}
+    page = markdown.render({"profile": "tiny", "reps": 1, "frameworks": FRAMEWORKS,
+                            "machine": info, "metas": meta}, table,
+                           report.failures(tiny_records),
+                           report.targets(table, tiny_records), [], tiny_records, None)
+    assert page.startswith("<!-- GENERATED")
+    for needle in ("| chainrule |", "## chainrule's targets", "## Method", "All "):
+        assert needle in page
