@@ -2,6 +2,7 @@
 
 * reverse mode against float64 central differences;
 * its value and gradient against PyTorch on the same inputs (and its float32 dtypes);
+* the recorded backward (``create_graph=True``) against the first-order fast path;
 * to second order: ∇⟨∇L, v⟩ by nested ``cr.grad`` against differences of ∇L;
 * forward mode, ``cr.jvp``, against the directional difference (f(x+ht) − f(x−ht))/2h.
 """
@@ -118,6 +119,18 @@ def test_float32_inputs_give_torchs_dtypes_for_value_and_gradient(sample):
     out.sum().backward()
     for x in xs:
         assert x.grad is None or x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("sample", ALL, ids=IDS)
+def test_recorded_backward_agrees_with_the_fast_path(sample):
+    # The same rules run on raw arrays (first order) and on Tensors (create_graph=True).
+    w = weights_for(sample)
+    fast = reverse_gradient(sample, sample.inputs, w)
+    xs = tensors(sample.inputs, requires_grad=True)
+    (sample(*xs) * cr.tensor(w)).sum().backward(create_graph=True)
+    recorded = [np.zeros_like(a) if x.grad is None else x.grad.data
+                for a, x in zip(sample.inputs, xs)]
+    _assert_close(recorded, fast, atol=1e-13, rtol=1e-12)
 
 
 # ---------------------------------------------------------------- second order
