@@ -1,0 +1,161 @@
+"""``chainrule train``: output, flags, saving and loading, and one-line user errors."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from chainrule.cli import train
+from chainrule.cli.main import main
+from chainrule.cli.train import hidden_sizes, train_model
+from chainrule.data import load_dataset
+from chainrule.serialization import load
+from chainrule.train import r2
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("chainrule: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def final_score(out: str) -> float:
+    match = re.search(r"^test (accuracy|R²) on \d+ samples: (\S+)$", out, re.MULTILINE)
+    assert match is not None, out
+    return float(match.group(2))
+
+
+def test_prints_setup_one_line_per_epoch_and_the_final_test_accuracy(capsys):
+    assert main(["train", "--dataset", "iris", "--epochs", "3", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "120 training and 30 test samples (seed 1)" in out
+    assert "MLP [4, 3], no hidden layer: softmax regression" in out
+    epochs = re.findall(r"^epoch (\d)/3 ", out, re.MULTILINE)
+    assert epochs == ["1", "2", "3"]
+    expected = train_model("iris", epochs=3, seed=1).score
+    assert final_score(out) == pytest.approx(expected, abs=5e-5)
+
+
+def test_no_progress_prints_only_the_summary(capsys):
+    main(["train", "--dataset", "iris", "--epochs", "2", "--no-progress"])
+    out = capsys.readouterr().out
+    assert "epoch 1/2" not in out
+    assert final_score(out) >= 0
+
+
+def test_on_a_terminal_the_per_epoch_lines_give_way_to_fits_progress_bar(capsys, monkeypatch):
+    monkeypatch.setattr(train, "_is_terminal", lambda: True)
+    main(["train", "--dataset", "iris", "--epochs", "2"])
+    assert "epoch 1/2" not in capsys.readouterr().out
+
+
+def test_flags_override_the_dataset_defaults(capsys):
+    main(["train", "--dataset", "iris", "--hidden", "5,4", "--activation", "tanh",
+          "--optimizer", "sgd", "--lr", "0.3", "--epochs", "1", "--batch-size", "7"])
+    out = capsys.readouterr().out
+    assert "MLP [4, 5, 4, 3], activation tanh" in out
+    assert "optimizer: sgd, lr 0.3, 1 epoch, batch size 7" in out
+
+
+def test_switching_optimizer_without_lr_uses_that_optimizers_default_lr():
+    recipe = train._recipe("digits", None, None, "sgd", None, None, None)
+    assert (recipe.optimizer, recipe.lr) == ("sgd", train.DEFAULT_LR["sgd"])
+    assert train._recipe("digits", None, None, "sgd", 0.5, None, None).lr == 0.5
+
+
+def test_same_seed_gives_the_same_model_bit_for_bit():
+    a = train_model("iris", hidden=(6,), epochs=2, seed=3)
+    b = train_model("iris", hidden=(6,), epochs=2, seed=3)
+    for (name, pa), (_, pb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        np.testing.assert_array_equal(pa.numpy(), pb.numpy(), err_msg=name)
+
+
+def test_breast_cancer_trains_one_logit_with_binary_cross_entropy():
+    result = train_model("breast_cancer", hidden=(4,), epochs=1)
+    assert result.sizes == [30, 4, 1] and result.metric == "accuracy"
+    assert result.history["loss"][0] > 0
+
+
+def test_diabetes_r2_is_reported_on_the_original_target_scale():
+    result = train_model("diabetes", epochs=50, seed=2)
+    (_, _), (X_test, y_test) = load_dataset("diabetes", seed=2)
+    (_, y_train), _ = load_dataset("diabetes", seed=2)
+    mean, std = y_train.numpy().mean(), y_train.numpy().std()
+    pred = result.model(X_test).numpy() * std + mean
+    assert result.metric == "r2"
+    assert result.score == pytest.approx(r2(pred, y_test), abs=1e-6)
+
+
+def test_save_writes_the_state_dict_and_load_restores_it(capsys, tmp_path):
+    path = tmp_path / "iris.npz"
+    assert main(["train", "--dataset", "iris", "--hidden", "8", "--epochs", "5",
+                 "--save", str(path)]) == 0
+    trained = final_score(capsys.readouterr().out)
+    state = load(path)
+    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert state["0.weight"].shape == (8, 4)
+    # Zero epochs from the saved weights evaluates exactly the saved model.
+    assert main(["train", "--dataset", "iris", "--hidden", "8", "--epochs", "0",
+                 "--load", str(path)]) == 0
+    assert final_score(capsys.readouterr().out) == trained
+
+
+@pytest.mark.parametrize("text, sizes", [("128,64", (128, 64)), (" 32 ", (32,)), ("", ()),
+                                         ("0", ()), ("none", ())])
+def test_hidden_accepts_widths_and_an_empty_list(text, sizes):
+    assert hidden_sizes(text) == sizes
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train"], "--dataset"),
+    (["train", "--dataset", "mnist"], "mnist"),
+    (["train", "--dataset", "iris", "--hidden", "12,x"], "--hidden"),
+    (["train", "--dataset", "iris", "--hidden", "0,5"], "--hidden"),
+    (["train", "--dataset", "iris", "--hidden", "-3"], "--hidden"),
+    (["train", "--dataset", "iris", "--optimizer", "lbfgs"], "lbfgs"),
+    (["train", "--dataset", "iris", "--activation", "swish"], "swish"),
+    (["train", "--dataset", "iris", "--batch-size", "0"], "--batch-size"),
+    (["train", "--dataset", "iris", "--lr", "zero"], "--lr"),
+    (["train", "--dataset", "iris", "--seed", "-1"], "--seed"),
+    (["train", "--dataset", "iris", "--epochs", "many"], "--epochs"),
+])
+def test_bad_arguments_are_one_line_errors(capsys, argv, needle):
+    assert needle in one_line_error(capsys, argv)
+
+
+def test_missing_load_file_is_a_one_line_error(capsys, tmp_path):
+    err = one_line_error(capsys, ["train", "--dataset", "iris", "--load",
+                                  str(tmp_path / "missing.npz")])
+    assert "missing.npz" in err and "no such file" in err
+
+
+def test_a_load_file_that_is_not_npz_is_a_one_line_error(capsys, tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_text("not a model")
+    assert "not a chainrule .npz" in one_line_error(
+        capsys, ["train", "--dataset", "iris", "--load", str(path)])
+
+
+def test_weights_of_another_architecture_are_a_one_line_error(capsys, tmp_path):
+    path = tmp_path / "iris.npz"
+    main(["train", "--dataset", "iris", "--epochs", "0", "--save", str(path)])
+    capsys.readouterr()
+    err = one_line_error(capsys, ["train", "--dataset", "iris", "--hidden", "8", "--epochs",
+                                  "0", "--load", str(path)])
+    assert "does not fit the model" in err
+
+
+def test_save_into_a_missing_folder_fails_before_training(capsys, tmp_path):
+    assert main(["train", "--dataset", "digits", "--save", str(tmp_path / "no" / "m.npz")]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing was loaded or trained
+    assert err.startswith("chainrule: error: ") and "does not exist" in err
+
+
+def test_save_to_a_folder_is_a_one_line_error(capsys, tmp_path):
+    assert "is a folder" in one_line_error(
+        capsys, ["train", "--dataset", "iris", "--save", str(tmp_path)])
