@@ -14,12 +14,17 @@ from typing import NoReturn
 PROG = "chainrule"
 
 
-def fail(message: str) -> NoReturn:
-    """Print ``chainrule: error: <message>`` as one line on stderr and exit with status 2."""
+def report(message: str) -> int:
+    """Print ``chainrule: error: <message>`` as one line on stderr; return the status, 2."""
     # Messages may carry newlines (e.g. from a library error): a user error is one line.
     one_line = " ".join(str(message).split())
     sys.stderr.write(f"{PROG}: error: {one_line}\n")
-    raise SystemExit(2)
+    return 2
+
+
+def fail(message: str) -> NoReturn:
+    """:func:`report` the message and exit with status 2 (argparse's way out)."""
+    raise SystemExit(report(message))
 
 
 class CliParser(argparse.ArgumentParser):

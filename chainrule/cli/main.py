@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from chainrule.cli import gradcheck, linreg, plot, train
-from chainrule.cli._args import PROG, CliParser, fail
+from chainrule.cli._args import PROG, CliParser, fail, report
 
 # The order of ``chainrule --help``: the textbook's example first, then the tools.
 _COMMANDS = (linreg, train, plot, gradcheck)
@@ -45,19 +45,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``chainrule`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # point at the subcommand's help, which lists the flags it takes
+            fail(f"unrecognized arguments: {' '.join(extra)} "
+                 f"(see '{PROG} {args.command} --help')")
         return int(args.handler(args))
     except SystemExit as exc:  # argparse's --help/--version (0) and our one-line errors (2)
         return _exit_status(exc)
     except BrokenPipeError:
         return _quiet_broken_pipe()
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ImportError) as exc:
         # The handlers check their inputs and raise builtin errors with clear messages;
-        # these are the user's mistakes (an unknown dataset, a missing file), not bugs.
-        try:
-            fail(str(exc) or type(exc).__name__)
-        except SystemExit as stop:
-            return _exit_status(stop)
+        # these are the user's mistakes (an unknown dataset, a missing file, an optional
+        # dependency not installed, whose message says how to install it), not bugs.
+        return report(str(exc) or type(exc).__name__)
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130

@@ -28,9 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from chainrule._config import manual_seed, no_grad
+from chainrule._config import get_default_dtype, manual_seed, no_grad
 from chainrule.cli._args import nonnegative_int, positive_float, positive_int
 from chainrule.data import DataLoader, TensorDataset, load_dataset
 from chainrule.nn import MLP
@@ -107,7 +105,8 @@ def _targets(recipe: Recipe, y_train: Tensor, y_test: Tensor
     """Targets as the loss wants them, and the (mean, std) that undoes regression scaling."""
     if recipe.task == "binary":
         # BCE-with-logits compares one logit per sample with a float 0/1 column.
-        as_column = lambda y: Tensor(y.data.astype(np.float32).reshape(-1, 1))  # noqa: E731
+        dtype = get_default_dtype()
+        as_column = lambda y: Tensor(y.data.astype(dtype).reshape(-1, 1))  # noqa: E731
         return as_column(y_train), as_column(y_test), (0.0, 1.0)
     if recipe.task == "regression":
         # Targets of ~150 ± 77 would make the first gradients huge; unit scale trains at lr 0.1.
@@ -188,14 +187,20 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
                   val_loader=test_loader, metrics=[metric], callbacks=callbacks,
                   progress=on_terminal)
 
+    score = _test_score(model, recipe.task, X_test, y_test, t_test, (mean, std))
+    return TrainResult(model, history, recipe, sizes, metric, score, len(X_train), len(X_test))
+
+
+def _test_score(model: MLP, task: str, X_test: Tensor, y_test: Tensor, t_test: Tensor,
+                scaling: tuple[float, float]) -> float:
+    """Test accuracy, or test :math:`R^2` with predictions mapped back to the target's units."""
     model.eval()
     with no_grad():
         pred = model(X_test).data
-    if recipe.task == "regression":
-        score = r2(pred * std + mean, y_test)  # back to the original units
-    else:
-        score = accuracy(pred, t_test)
-    return TrainResult(model, history, recipe, sizes, metric, score, len(X_train), len(X_test))
+    if task == "regression":
+        mean, std = scaling
+        return r2(pred * std + mean, y_test)
+    return accuracy(pred, t_test)
 
 
 def _is_terminal() -> bool:

@@ -57,8 +57,19 @@ def test_unknown_command_is_a_one_line_error(capsys):
     assert "bogus" in assert_one_line_error(capsys, ["bogus"])
 
 
-def test_unknown_flag_is_a_one_line_error(capsys):
-    assert "--bogus" in assert_one_line_error(capsys, ["linreg", "--bogus"])
+def test_unknown_flag_is_a_one_line_error_pointing_at_the_subcommands_help(capsys):
+    err = assert_one_line_error(capsys, ["linreg", "--bogus"])
+    assert "--bogus" in err and "chainrule linreg --help" in err
+
+
+def test_a_missing_optional_dependency_is_a_one_line_error(capsys, monkeypatch):
+    from chainrule.cli import linreg
+
+    def needs_extra(lr, epochs, every):
+        raise ImportError('linreg: this needs scikit-learn; pip install "chainrule[data]"')
+
+    monkeypatch.setattr(linreg, "gradient_descent", needs_extra)
+    assert "chainrule[data]" in assert_one_line_error(capsys, ["linreg"])
 
 
 @pytest.mark.parametrize("flag, value", [("--lr", "abc"), ("--lr", "-0.1"), ("--lr", "nan"),
