@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._config import generator_for
+from chainrule._config import generator_for, manual_seed
 
 
 def deep_mlp(activation: str, depth: int = 10, width: int = 32, seed: int = 0) -> Any:
@@ -17,7 +17,7 @@ def deep_mlp(activation: str, depth: int = 10, width: int = 32, seed: int = 0) -
     constant through ReLUs, so the ReLU net is the healthy baseline. (At the default init
     even a 10-layer ReLU net loses about 100× between its ends.)
     """
-    from chainrule import manual_seed, nn
+    from chainrule import nn
     from chainrule.nn import init
 
     manual_seed(seed)
@@ -44,7 +44,8 @@ def example_loss(seed: int = 0) -> tuple[Any, dict[str, Any]]:
     """The cross-entropy loss of a 4 → 3 → 2 ReLU MLP on 5 samples (a small graph to draw)
     and ``{name: tensor}`` for its input and parameters."""
     import chainrule.nn.functional as F
-    from chainrule import manual_seed, nn, tensor
+    from chainrule import nn
+    from chainrule.creation import tensor
 
     manual_seed(seed)
     model = nn.MLP([4, 3, 2], activation="relu")

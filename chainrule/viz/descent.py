@@ -97,15 +97,18 @@ def descent_path(f: Cost, start: Any, optimizer: str | Callable[[list], Any] = "
     opt = optimizer([theta]) if callable(optimizer) else _make_optimizer(
         optimizer, [theta], lr, **kwargs)
     path = [start_array.copy()]
-    for step in range(int(steps)):
-        opt.zero_grad()
-        cost = f(theta[0], theta[1])
-        cost.backward()
-        opt.step()
-        if not np.all(np.isfinite(theta.data)):
-            raise ValueError(f"descent_path: the path diverged at step {step + 1} "
-                             f"(θ = {theta.data.tolist()}); lower the learning rate")
-        path.append(theta.data.astype(np.float64).copy())
+    # A diverging path overflows; that is reported below as one clear error instead of
+    # NumPy's overflow warnings from deep inside the cost.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(int(steps)):
+            opt.zero_grad()
+            cost = f(theta[0], theta[1])
+            cost.backward()
+            opt.step()
+            if not (np.all(np.isfinite(theta.data)) and np.isfinite(cost.data).all()):
+                raise ValueError(f"descent_path: the path diverged at step {step + 1} "
+                                 f"(θ = {theta.data.tolist()}); lower the learning rate")
+            path.append(theta.data.astype(np.float64).copy())
     return np.stack(path)
 
 
