@@ -106,6 +106,9 @@ class GradientFlowReport:
         colors = ["#d62728" if p.flag else "#1f77b4" for p in self.params]
         ax.bar(range(len(names)), np.maximum(norms, tiny), color=colors)
         ax.set_yscale("log")
+        positive = norms[norms > 0]
+        if positive.size:  # a decade of headroom below the smallest bar keeps it visible
+            ax.set_ylim(positive.min() / 10, positive.max() * 3)
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
         ax.set_xlabel("parameter (input side → output side)")
         ax.set_ylabel("gradient norm ‖∂L/∂θ‖₂ (log scale)")

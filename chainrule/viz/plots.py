@@ -149,6 +149,8 @@ def plot_loss(history: Any, path: str | Path | None = None, log: bool = False) -
     Returns:
         The Matplotlib Figure.
     """
+    from matplotlib.ticker import MaxNLocator
+
     curves = _history_dict(history)
     losses = {k: v for k, v in curves.items() if "loss" in k}
     metrics = {k: v for k, v in curves.items() if "loss" not in k}
@@ -161,6 +163,7 @@ def plot_loss(history: Any, path: str | Path | None = None, log: bool = False) -
                     label=key)
         is_loss = panel is losses
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
         ax.set_ylabel("loss" if is_loss else "metric")
         ax.set_title("loss per epoch" if is_loss else "metrics per epoch")
         if is_loss and log:
