@@ -138,3 +138,9 @@ def test_save_graph_without_dot_writes_the_source_and_a_hint(tmp_path, monkeypat
     assert written.read_text(encoding="utf-8") == dot.source
     hint = capsys.readouterr().err
     assert "dot -Tpng" in hint and hint.count("\n") == 1
+
+
+def test_a_tensor_used_twice_gets_two_edges():
+    x = cr.tensor(3.0, requires_grad=True)
+    dot = viz.draw_graph(x * x)
+    assert dot.source.count(f"l{id(x)} -> ") == 2  # d(x·x)/dx = x + x: two paths
