@@ -22,7 +22,11 @@ demo: $(VENV)/.installed-demo
 	$(VENV)/bin/chainrule linreg
 	@echo
 	$(VENV)/bin/chainrule train --dataset digits
-	@# The pictures (chainrule plot ...) go here, after the two runs above.
+	@echo
+	@for kind in activations descent flow graph gradcheck; do \
+		$(VENV)/bin/chainrule plot $$kind --out out/pictures || exit 1; \
+	done
+	@echo "The pictures are in out/pictures/ (PNG; open them in any image viewer)."
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check chainrule tests
