@@ -36,14 +36,16 @@ def apply(prim: Primitive, args: tuple, params: dict) -> Traced:
     if prim.check is not None:
         prim.check(*datas, **params)
     out = prim.forward(*datas, **params)
-    cls = type(first)
+    result = type(first)._from_op(out, None)
     if not (record and STATE.grad_enabled):
-        return cls._from_op(out, None)
-    needs = tuple(
-        isinstance(arg, Traced) and arg.requires_grad and prim.differentiable(i)
-        for i, arg in enumerate(args)
-    )
-    result = cls._from_op(out, None)
+        return result
+    mask = prim.diff_mask
+    if mask is None:
+        needs = tuple(isinstance(arg, Traced) and arg.requires_grad for arg in args)
+    else:
+        needs = tuple(
+            m and isinstance(arg, Traced) and arg.requires_grad for arg, m in zip(args, mask)
+        )
     result._node = Node(prim, args, result.data, params, needs, _SCOPE[-1])
     result.requires_grad = True
     return result
