@@ -23,19 +23,19 @@ WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
 # they are cheap and shrinks the long ones; "tiny" is for tests/test_bench.py.
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {
-        "w1_epochs": 1000, "w2_warmup": 10, "w2_steps": 100, "w2_batches": 10,
+        "w1_epochs": 1000, "w1_inner": 5, "w2_warmup": 10, "w2_steps": 100, "w2_batches": 10,
         "w2_sizes": (784, 256, 256, 10), "w2_batch": 128,
         "w3_ops": 200, "w3_inner": 200, "w4_n": 2048, "w4_inner": 3,
         "w5_epochs": 30, "w6_n": 100_000, "w6_long_n": 1_000_000,
     },
     "quick": {
-        "w1_epochs": 1000, "w2_warmup": 5, "w2_steps": 30, "w2_batches": 10,
+        "w1_epochs": 1000, "w1_inner": 3, "w2_warmup": 5, "w2_steps": 30, "w2_batches": 10,
         "w2_sizes": (784, 256, 256, 10), "w2_batch": 128,
         "w3_ops": 200, "w3_inner": 40, "w4_n": 1024, "w4_inner": 2,
-        "w5_epochs": 5, "w6_n": 20_000, "w6_long_n": 1_000_000,
+        "w5_epochs": 5, "w6_n": 10_000, "w6_long_n": 100_000,
     },
     "tiny": {
-        "w1_epochs": 1000, "w2_warmup": 1, "w2_steps": 3, "w2_batches": 2,
+        "w1_epochs": 1000, "w1_inner": 1, "w2_warmup": 1, "w2_steps": 3, "w2_batches": 2,
         "w2_sizes": (784, 32, 32, 10), "w2_batch": 16,
         "w3_ops": 20, "w3_inner": 2, "w4_n": 32, "w4_inner": 1,
         "w5_epochs": 1, "w6_n": 1000, "w6_long_n": 3000,

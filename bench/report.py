@@ -26,6 +26,7 @@ METRICS = (
     Metric("W1", "ms", "W1 ms", False, "{:,.1f}"),
     Metric("W2", "samples_per_s", "W2 samples/s", True, "{:,.0f}"),
     Metric("W2", "peak_rss_mb", "W2 peak RSS MB", False, "{:,.0f}"),
+    Metric("W2", "rss_growth_mb", "W2 RSS growth MB", False, "{:,.1f}"),
     Metric("W3", "us_per_op", "W3 µs/op", False, "{:,.1f}"),
     Metric("W4", "gflops", "W4 GFLOP/s", True, "{:,.1f}"),
     Metric("W4", "raw_gemm_gflops", "raw A@B GFLOP/s", True, "{:,.1f}"),
@@ -106,7 +107,7 @@ def targets(table: dict, records: list[Record]) -> list[dict[str, Any]]:
     if long:
         res = long[0].result
         ok = res.get("status") == "ok"
-        seen = f"{res['s']:.1f} s" if ok else res.get("status", "?")
+        seen = f"{res['s']:.1f} s" if ok else res.get("status", "?").splitlines()[0][:40]
         out.append({"target": f"W6 N = {res.get('n', 0):,} completes",
                     "measured": seen, "met": ok})
     return out

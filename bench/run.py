@@ -61,8 +61,15 @@ def plan(frameworks: list[str], workloads: list[str], reps: int
     return jobs
 
 
-def _worker_env(keep_blas_env: bool, digits: str | None) -> dict[str, str]:
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _worker_env(keep_blas_env: bool, digits: str | None, threads: int | None = None
+                ) -> dict[str, str]:
     env = dict(os.environ)
+    if threads is not None:
+        # Every pool (OpenBLAS, MKL, OpenMP, so PyTorch's intra-op pool too) gets `threads`.
+        env.update({k: str(threads) for k in THREAD_ENV})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if not keep_blas_env:
         for k in BLAS_ENV:
@@ -139,7 +146,8 @@ def _log(msg: str) -> None:
 
 
 def measure(frameworks: list[str], workloads: list[str], profile: str, reps: int,
-            keep_blas_env: bool = False) -> tuple[list[Record], dict[str, dict]]:
+            keep_blas_env: bool = False, threads: int | None = None
+            ) -> tuple[list[Record], dict[str, dict]]:
     r"""Run every job of the plan, then chainrule's long W6; the records and the metas."""
     settings = SETTINGS[profile]
     records: list[Record] = []
@@ -149,7 +157,7 @@ def measure(frameworks: list[str], workloads: list[str], profile: str, reps: int
         if "W5" in workloads:
             digits = str(Path(tmp) / "digits.npz")
             C.save_digits(digits)
-        env = _worker_env(keep_blas_env, digits)
+        env = _worker_env(keep_blas_env, digits, threads)
         jobs = plan(frameworks, workloads, reps)
         for i, (rep, fw, group) in enumerate(jobs):
             meta, results, seconds = run_worker(fw, group, profile, settings["timeout"], env)
@@ -161,7 +169,7 @@ def measure(frameworks: list[str], workloads: list[str], profile: str, reps: int
             n = C.problem(profile)["w6_long_n"]
             _, results, seconds = run_worker("chainrule", ["W6"], profile,
                                              settings["long_timeout"], env, w6_n=n)
-            records.append(Record(-1, "chainrule", "W6", results["W6"]))
+            records.append(Record(-1, "chainrule", "W6", dict(results["W6"], n=n)))
             _log(f"chainrule W6 N = {n:,}: {results['W6'].get('status')} ({seconds:.1f} s)")
     return records, metas
 
@@ -179,6 +187,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--png", type=Path, default=ROOT / "docs" / "benchmarks.png")
     parser.add_argument("--json", type=Path, default=None, help="also save the raw records")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for every library's pools (default: each library's "
+                             "own default, as BENCHMARKS.md asks); 1 gives steadier ratios "
+                             "on a busy machine")
     parser.add_argument("--keep-blas-env", action="store_true",
                         help="pass OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE on to the workers")
     return parser.parse_args(argv)
@@ -202,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     info["load_before"] = os.getloadavg()
     t = time.perf_counter()
-    records, metas = measure(frameworks, workloads, profile, reps, args.keep_blas_env)
+    records, metas = measure(frameworks, workloads, profile, reps, args.keep_blas_env,
+                             args.threads)
     info["wall_s"] = time.perf_counter() - t
     info["load_after"] = os.getloadavg()
     mismatches = cross_check(records, profile)
@@ -217,9 +230,11 @@ def main(argv: list[str] | None = None) -> int:
               "\n" + "!" * 72)
     else:
         print(f"\ncross-check: all {len(records)} answers agree.")
-    run = {"profile": profile, "reps": reps, "frameworks": frameworks, "missing": missing,
+    command = " ".join(["python -m bench"] + (sys.argv[1:] if argv is None else argv))
+    run = {"command": command, "profile": profile, "reps": reps, "frameworks": frameworks,
+           "missing": missing,
            "workloads": workloads, "machine": info, "metas": metas,
-           "blas_env_kept": args.keep_blas_env}
+           "blas_env_kept": args.keep_blas_env, "threads": args.threads}
     if args.json:
         args.json.write_text(json.dumps({"run": run, "records": [r.__dict__ for r in records]},
                                         indent=1))
