@@ -148,7 +148,9 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
     if approximate == "none":
         cdf_times_2 = _ops.add(_ops.erf(_ops.mul(x, _SQRT_HALF)), 1.0)
     elif approximate == "tanh":
-        inner = _ops.add(x, _ops.mul(_ops.mul(_ops.mul(x, x), x), 0.044715))
+        # tanh(·) is exactly ±1 once |x| > 100; clipping keeps x³ from overflowing
+        c = _ops.clip(x, lo=-100.0, hi=100.0)
+        inner = _ops.add(c, _ops.mul(_ops.mul(_ops.mul(c, c), c), 0.044715))
         cdf_times_2 = _ops.add(_ops.tanh(_ops.mul(inner, _SQRT_2_OVER_PI)), 1.0)
     else:
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")

@@ -134,15 +134,20 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     :math:`\ell(d) = \frac12 d^2` for :math:`|d| < \delta`, else
     :math:`\delta(|d| - \frac12\delta)`, with :math:`d = \hat y - y`.
     Derivative: :math:`d` inside, :math:`\delta\,\mathrm{sign}(d)` outside (continuous
-    at :math:`|d| = \delta`). Computed as :math:`q(|d| - q/2)` with
-    :math:`q = \min(|d|, \delta)`, which is the same number and never squares a large d.
+    at :math:`|d| = \delta`). Computed as :math:`\frac12 q^2 + \delta e` with
+    :math:`q = \min(|d|, \delta)` and :math:`e = \max(|d| - \delta, 0)`, which is the same
+    number, never squares a large d, and whose backward multiplies the incoming gradient
+    only by q and δ (the form :math:`q(|d| - q/2)` multiplied it by |d|, which overflows to
+    ``inf`` and then ``0·inf = nan`` for |d| near the dtype's max).
     """
     input, target = _pair("huber_loss", input, target, reduction)
     if isinstance(delta, bool) or not isinstance(delta, (int, float, np.floating)) or delta <= 0:
         raise ValueError(f"huber_loss: delta must be a positive number, got {delta!r}")
     size = _ops.abs(_ops.sub(input, target))
     q = _ops.clip(size, lo=None, hi=float(delta))
-    return _reduce(_ops.mul(q, _ops.sub(size, _ops.mul(q, 0.5))), reduction)
+    excess = _ops.relu(_ops.sub(size, float(delta)))
+    loss = _ops.add(_ops.mul(_ops.mul(q, q), 0.5), _ops.mul(excess, float(delta)))
+    return _reduce(loss, reduction)
 
 
 # ---------------------------------------------------------------- binary classification

@@ -56,9 +56,44 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
 
     ∂/∂xᵢ = (xᵢ − x̄)/((n − ddof)·std). Where the spread is 0 this is 0/0; like PyTorch we
     take it as 0 (sqrt alone would give ∞·0 = nan), by taking the root only where var > 0.
+
+    A very small or very large spread is computed as s·std(x/s), s the largest power of
+    two <= max|xᵢ − x̄| (a constant: value and gradient are unchanged, the scaling is
+    exact). The squares then neither underflow (float32 std([0, 1e-30]) would be 0, with
+    gradient 0) nor overflow (float32 std([1e20, −1e20]) would be inf).
     """
-    variance = var(x, axis=axis, ddof=ddof, keepdims=keepdims)
-    spread = np.asarray(raw(variance)) > 0
+    axes = normalize_axis(axis, len(shape_of(x)), "std")
+    scale = _spread_scale(x, axes)
+    if scale is None:
+        return _root_of_var(x, axes, ddof, keepdims)
+    root = mul(_root_of_var(div(x, scale), axes, ddof, True), scale)
+    if keepdims:
+        return root
+    reduced = tuple(n for i, n in enumerate(shape_of(x)) if axes is not None and i not in axes)
+    return reshape(root, shape=reduced)
+
+
+def _spread_scale(x: Any, axes: tuple[int, ...] | None) -> np.ndarray | None:
+    """A power of two near max|x − x̄| per slice (kept dims), or None when no slice needs
+    one (spreads within 2^±40, whose squares are safe in float32)."""
+    data = np.asarray(raw(x))
+    if data.size == 0 or data.dtype.kind != "f":
+        return None
+    with np.errstate(all="ignore"):  # inf/nan inputs: those slices are left unscaled
+        centred = data - np.mean(data, axis=axes, keepdims=True)
+        spread = np.max(np.abs(centred), axis=axes, keepdims=True)
+    usable = np.isfinite(spread) & (spread > 0)
+    if not (usable & ((spread > 2.0**40) | (spread < 2.0**-40))).any():
+        return None
+    # spread = f·2^e with f in [½, 1): s = 2^(e−1) <= spread, so s never overflows
+    _, exponent = np.frexp(np.where(usable, spread, 1.0))
+    return np.ldexp(np.ones_like(spread), np.where(usable, exponent - 1, 0)).astype(data.dtype)
+
+
+def _root_of_var(x: Any, axes: tuple[int, ...] | None, ddof: int, keepdims: bool) -> Any:
+    variance = var(x, axis=axes, ddof=ddof, keepdims=keepdims)
+    # != 0 rather than > 0: a nan variance (nan in the input) must stay nan, not become 0
+    spread = np.asarray(raw(variance)) != 0
     if spread.all():
         return sqrt(variance)
     # the root of 1 where var = 0, then masked to 0: value 0 and gradient 0, no ∞ anywhere
@@ -80,7 +115,9 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """
     axis = normalize_axis(axis, len(shape_of(x)), "logsumexp")
     shift = _max_shift(x, axis)
-    total = add(log(reduce_sum(exp(sub(x, shift)), axis=axis, keepdims=True)), shift)
+    with np.errstate(over="ignore"):  # x − m < −finfo.max is −inf, and e^(−inf) = 0 is right
+        shifted = sub(x, shift)
+    total = add(log(reduce_sum(exp(shifted), axis=axis, keepdims=True)), shift)
     if keepdims:
         return total
     reduced = tuple(n for i, n in enumerate(shape_of(x)) if axis is not None and i not in axis)
@@ -97,7 +134,8 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     small difference x − logsumexp(x) would inherit.
     """
     axis = normalize_one_axis(axis, len(shape_of(x)), "log_softmax")
-    shifted = sub(x, _max_shift(x, (axis,)))
+    with np.errstate(over="ignore"):  # x − m < −finfo.max is −inf, and e^(−inf) = 0 is right
+        shifted = sub(x, _max_shift(x, (axis,)))
     return sub(shifted, log(reduce_sum(exp(shifted), axis=(axis,), keepdims=True)))
 
 
