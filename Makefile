@@ -51,3 +51,10 @@ bench: $(VENV)/.installed-bench
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) -m bench --quick
+
+# The tutorial's pictures: runs the code of docs/tutorial.md (Agg backend) and writes
+# docs/img/*.png; make test runs both tutorials' code and checks their printed output.
+.PHONY: docs
+
+docs: $(VENV)/.installed-dev
+	MPLBACKEND=Agg $(PY) docs/make_docs.py
