@@ -18,6 +18,7 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,13 @@ _HEADER = "__chainrule__"
 _FORMAT = "chainrule"
 _VERSION = 1
 _ARRAY_KINDS = "biufc"  # bool, int, uint, float, complex: never object or string arrays
+
+# Loading never reads more than the archive's entries declare (zipfile stops there), so
+# these two limits bound the memory a file can make load() allocate. save() writes
+# uncompressed entries, so a chainrule file's entries add up to about its own size; a
+# deflated archive that would expand far beyond its size on disk is a zip bomb.
+MAX_LOAD_BYTES = 4 << 30  # 4 GiB of arrays in all; raise it for larger state dicts
+_MAX_EXPANSION = 64  # declared bytes per byte on disk (beyond a 1 MiB allowance)
 
 _SUPPORTED = (
     "dict (str or int keys), list, tuple, str, int, float, bool, None, Tensor, "
@@ -264,8 +272,28 @@ def _check_magic(file: Any) -> None:
     raise _FormatError(f"it does not start like a .npz (zip) archive (first bytes {start!r})")
 
 
+def _check_sizes(file: Any) -> None:
+    """Refuse, before anything is decompressed, an archive whose entries would expand to
+    more than :data:`MAX_LOAD_BYTES` or to far more than the file itself."""
+    on_disk = os.fstat(file.fileno()).st_size
+    with zipfile.ZipFile(file) as archive:
+        declared = sum(info.file_size for info in archive.infolist())
+    file.seek(0)
+    if declared > MAX_LOAD_BYTES:
+        raise _FormatError(
+            f"its entries would expand to {declared} bytes, more than "
+            f"chainrule.serialization.MAX_LOAD_BYTES = {MAX_LOAD_BYTES}"
+        )
+    if declared > _MAX_EXPANSION * on_disk + (1 << 20):
+        raise _FormatError(
+            f"its entries would expand to {declared} bytes from a {on_disk}-byte file "
+            "(a zip bomb?); chainrule writes uncompressed archives"
+        )
+
+
 def _load_archive(file: Any) -> Any:
     _check_magic(file)
+    _check_sizes(file)
     # allow_pickle=False: an object array inside the archive is refused, not unpickled.
     archive = np.load(file, allow_pickle=False)
     if not hasattr(archive, "files"):

@@ -56,6 +56,10 @@ def _python_value(value: Any) -> Any:
     return value
 
 
+def _is_index(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
@@ -289,6 +293,7 @@ class Optimizer:
                 f"{self._name}.load_state_dict: expected a dict with keys 'state' and "
                 f"'param_groups' (from Optimizer.state_dict())"
             )
+        self._check_layout(state_dict)
         saved_groups = list(state_dict["param_groups"])
         by_index = self._match_groups(saved_groups)
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
@@ -312,6 +317,28 @@ class Optimizer:
         # Replace only after everything validated: a failed load leaves the optimiser intact.
         self.state = new_state
         self.param_groups = new_groups
+
+    def _check_layout(self, state_dict: dict[str, Any]) -> None:
+        """The nesting of a state dict, checked before use: a damaged or foreign file gets
+        a message naming what is wrong, not an AttributeError from deep inside."""
+        where = f"{self._name}.load_state_dict"
+        state, groups = state_dict["state"], state_dict["param_groups"]
+        if not isinstance(state, dict) or not all(
+            # "0" too: serializers that flatten nested dicts turn int keys into strings
+            (_is_index(key) or isinstance(key, str) and key.isdigit())
+            and isinstance(entry, dict) for key, entry in state.items()
+        ):
+            raise ValueError(f"{where}: 'state' must map parameter indices (ints) to dicts")
+        if not isinstance(groups, (list, tuple)) or not all(isinstance(g, dict) for g in groups):
+            raise ValueError(f"{where}: 'param_groups' must be a list of dicts")
+        for i, group in enumerate(groups):
+            params = group.get("params", [])
+            if not (isinstance(params, (list, tuple, np.ndarray))
+                    and all(_is_index(k) for k in np.asarray(params).reshape(-1).tolist())):
+                raise ValueError(
+                    f"{where}: 'params' of parameter group {i} must be a list of parameter "
+                    f"indices (ints), got {params!r}"
+                )
 
     def _match_groups(self, saved_groups: list[Any]) -> dict[int, Tensor]:
         """Check the saved groups fit this optimiser's; map saved indices to parameters."""
@@ -337,7 +364,14 @@ class Optimizer:
 
     def _load_state_value(self, p: Tensor, index: int, name: str, value: Any) -> Any:
         if name in self._SCALAR_STATE:
-            return _python_value(value)
+            # a step count: checked here, or a damaged file fails later inside step()
+            count = _python_value(value)
+            if not (_is_number(count) and 0 <= count < np.inf and count == int(count)):
+                raise ValueError(
+                    f"{self._name}.load_state_dict: state '{name}' of parameter {index} must "
+                    f"be a whole number >= 0, got {count!r}"
+                )
+            return count
         array = np.asarray(value)
         if array.shape != p.shape:
             raise ValueError(
