@@ -11,6 +11,7 @@ losses, ``"sum"`` adds them, ``"none"`` returns them unreduced.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -83,9 +84,12 @@ def _constant(op: str, name: str, value: Any, input: Tensor) -> np.ndarray | Non
 
 def _check_unit_interval(op: str, name: str, data: np.ndarray, hint: str) -> None:
     if data.size and not ((data >= 0) & (data <= 1)).all():
+        with warnings.catch_warnings():  # an all-nan input: nanmin warns and gives nan
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = np.nanmin(data), np.nanmax(data)
         raise ValueError(
             f"{op}: all elements of {name} should be between 0 and 1, got values from "
-            f"{np.nanmin(data)} to {np.nanmax(data)}{hint}"
+            f"{lo} to {hi}{hint}"
         )
 
 
