@@ -58,3 +58,23 @@ bench-quick: $(VENV)/.installed-bench
 
 docs: $(VENV)/.installed-dev
 	MPLBACKEND=Agg $(PY) docs/make_docs.py
+
+# Reliability (README "Reliability", docs/errors.md): make test runs a fixed, fast subset of
+# each; these run the full versions.
+#   fuzz:      random programs vs PyTorch (values, gradients, second order) and random
+#              command lines; FUZZ_EXAMPLES programs in all (make fuzz FUZZ_EXAMPLES=50000)
+#   stability: every activation, loss and reduction over ±0, subnormals, 1e-30..1e4 and
+#              finfo.max, float32 and float64, warnings as errors, vs PyTorch
+#   soak:      5,000 Adam steps with gc off: no graph outlives its step, RSS growth < 5 MB
+.PHONY: fuzz stability soak
+FUZZ_EXAMPLES ?= 20000
+
+fuzz: $(VENV)/.installed-dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider tests/fuzz \
+		tests/reliability/test_cli_fuzz.py
+
+stability: $(VENV)/.installed-dev
+	$(PY) tools/stability.py
+
+soak: $(VENV)/.installed-dev
+	$(PY) tools/soak.py

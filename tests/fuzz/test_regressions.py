@@ -7,7 +7,8 @@ for the step names.
 from __future__ import annotations
 
 import numpy as np
-from fuzz_programs import Program, Step, run_chainrule
+import pytest
+from fuzz_programs import UNARY, Program, Step, run_chainrule
 from test_fuzz_programs import check_program, check_second_order
 
 
@@ -65,3 +66,20 @@ def test_where_with_a_comparison_of_the_same_nodes_matches_torch():
              Step("where_cmp", (0, 1)), Step("softmax", (2,), {"axis": 0})]
     program = Program([x, y], [True, True], steps, rng.uniform(0.5, 1.5, (2, 3)))
     check_program(program)
+
+
+PARAMS = {"pow_int": {"exponent": 3}, "pow_pos": {"exponent": 0.5}, "rpow": {"base": 2.0},
+          "scalar_add": {"c": 2.0}, "scalar_rsub": {"c": 2.0}, "scalar_mul": {"c": -1.5},
+          "scalar_rdiv": {"c": 1.0}, "clip": {"lo": -0.5, "hi": 0.5}}
+
+
+@pytest.mark.parametrize("op", UNARY)
+def test_unary_op_of_a_0d_tensor_matches_torch(op):
+    # Found by make fuzz: a faster in-place sigmoid (np.exp(e, out=e)) failed on 0-d
+    # input, where NumPy's ufuncs return a scalar rather than an array.
+    for value in (0.3, -2.0):
+        steps = [Step("leaf", (), {"leaf": 0}), Step(op, (0,), PARAMS.get(op, {})),
+                 Step(op, (1,), PARAMS.get(op, {}))]
+        program = Program([np.array(value)], [True], steps, np.array(1.2))
+        check_program(program)
+        check_second_order(program)
