@@ -84,8 +84,10 @@ class Primitive:
         self.check = check
         self.vjp_all = vjp_all
         self.linear = linear
-        # Which inputs have a rule, hoisted out of every recording (None: all of them).
-        self.diff_mask = None if vjp_all is not None else tuple(r is not None for r in self.vjps)
+        # Which inputs have a rule, hoisted out of every recording (None: all of them, the
+        # common case, where recording skips the masking entirely).
+        mask = tuple(r is not None for r in self.vjps)
+        self.diff_mask = None if vjp_all is not None or all(mask) else mask
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         # Rules call primitives on raw arrays during a first-order backward pass: then
@@ -107,10 +109,8 @@ class Primitive:
         """∂L/∂input for every input whose ``needs`` flag is set (``None`` elsewhere)."""
         if self.vjp_all is not None:
             return list(self.vjp_all(g, out, inputs, params, needs))
-        grads = []
-        for rule, need in zip(self.vjps, needs):
-            grads.append(rule(g, out, *inputs, **params) if need else None)
-        return grads
+        return [rule(g, out, *inputs, **params) if need else None
+                for rule, need in zip(self.vjps, needs)]
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
@@ -120,11 +120,12 @@ class Node:
     """One recorded application of a primitive.
 
     ``inputs`` keeps the input values (Tensors and constants) until ``backward()`` frees
-    them; ``out`` is the output array (the output *Tensor* is not referenced, so the
-    graph has no reference cycles and dies as soon as the user drops it).
+    them, and ``arrays`` the raw arrays the forward function saw (what the first-order fast
+    path hands the rules); ``out`` is the output array (the output *Tensor* is not
+    referenced, so the graph has no reference cycles and dies as soon as the user drops it).
     """
 
-    __slots__ = ("prim", "inputs", "out", "params", "needs", "scope")
+    __slots__ = ("prim", "inputs", "arrays", "out", "params", "needs", "scope")
 
     def __init__(
         self,
@@ -132,11 +133,16 @@ class Node:
         inputs: tuple,
         out: np.ndarray,
         params: dict,
-        needs: tuple,
+        needs: Sequence[bool],
         scope: tuple,
+        arrays: Sequence[Any] | None = None,
     ) -> None:
         self.prim = prim
         self.inputs: tuple | None = inputs
+        # saved at record time: no per-node unwrapping of Tensors in backward (W3 −0.4 µs/op)
+        self.arrays: Sequence[Any] | None = (
+            arrays if arrays is not None else [raw(x) for x in inputs]
+        )
         self.out: np.ndarray | None = out
         self.params = params
         self.needs = needs
@@ -150,6 +156,7 @@ class Node:
     def free(self) -> None:
         """Release the saved inputs and output."""
         self.inputs = None
+        self.arrays = None
         self.out = None
 
     def parents(self) -> list[tuple[int, Traced]]:

