@@ -83,3 +83,21 @@ def test_unary_op_of_a_0d_tensor_matches_torch(op):
         program = Program([np.array(value)], [True], steps, np.array(1.2))
         check_program(program)
         check_second_order(program)
+
+
+def test_second_derivative_through_zero_to_the_power_zero_is_zero_not_nan():
+    # Found by make fuzz: relu(x) = 0, then 0 ** 0. The rule masked y·x^(y−1) after
+    # forming 0^(−1) = ∞, so the backward of the backward multiplied 0 by ∞: nan (and a
+    # RuntimeWarning). PyTorch gives 0.
+    steps = [Step("leaf", (), {"leaf": 0}), Step("relu", (0,)),
+             Step("pow_int", (1,), {"exponent": 0}), Step("cos", (2,)),
+             Step("expand", (3,), {"shape": ()}), Step("unsqueeze", (4,), {"axis": 0})]
+    program = Program([np.array(-0.64641217)], [True], steps, np.array([0.57210926]))
+    check_program(program)
+    check_second_order(program)
+
+
+@pytest.mark.parametrize("exponent", [0, 0.0, 1, 2, 3])
+def test_grad_of_grad_of_a_power_at_zero_matches_torch(exponent):
+    steps = [Step("leaf", (), {"leaf": 0}), Step("pow_int", (0,), {"exponent": exponent})]
+    check_second_order(Program([np.zeros(3)], [True], steps, np.array([0.5, 1.0, 2.0])))
