@@ -238,6 +238,15 @@ def _matmul() -> None:
     _add("matmul", "(4,)@(2,4,3)", mm, [_normal(4), _normal(2, 4, 3)])
     _add("matmul", "batch(2,1,3,4)@(3,4,2)", mm, [_normal(2, 1, 3, 4), _normal(3, 4, 2)])
     _add("matmul", "(3,4)@(2,4,5)", mm, [_normal(3, 4), _normal(2, 4, 5)])
+    linear = lambda x, w, b=None: ops.linear(x, w, b)  # noqa: E731 - a sample callable
+    _add("linear", "(5,4)W(3,4)+b", linear, [_normal(5, 4), _normal(3, 4), _normal(3)])
+    _add("linear", "1-d_input", linear, [_normal(4), _normal(3, 4), _normal(3)])
+    _add("linear", "batch(2,5,4)", linear, [_normal(2, 5, 4), _normal(3, 4), _normal(3)])
+    _add("linear", "no_bias", linear, [_normal(5, 4), _normal(3, 4)])
+    sce = lambda x, target: ops.softmax_cross_entropy(x, target=target)  # noqa: E731
+    _add("softmax_cross_entropy", "(4,3)", sce, [_normal(4, 3)], target=np.array([0, 2, 1, 2]))
+    _add("softmax_cross_entropy", "large_logits", sce, [_normal(2, 5) * 30.0],
+         target=np.array([4, 0]))
 
 
 def _shapes() -> None:

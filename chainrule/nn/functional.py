@@ -219,10 +219,13 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
             f"linear: input of shape {shape_str(x.shape)} has {features}, but weight of shape "
             f"{shape_str(weight.shape)} expects {weight.shape[1]}"
         )
-    out = _ops.matmul(x, _ops.transpose(weight, axes=None))
-    if bias is not None:
-        out = _ops.add(out, as_tensor(bias, "linear"))
-    return out
+    if bias is None:
+        return _ops.linear(x, weight, None)
+    bias = as_tensor(bias, "linear")
+    if bias.shape == weight.shape[:1]:
+        return _ops.linear(x, weight, bias)  # fused: one node (see ops.linalg.linear)
+    # any other bias that broadcasts (a scalar, (1,)): the general composition
+    return _ops.add(_ops.matmul(x, _ops.transpose(weight, axes=None)), bias)
 
 
 @composite("dropout")

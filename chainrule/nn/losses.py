@@ -366,6 +366,21 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
     return _reduce_rows(_nll_rows(classes), classes, reduction)
 
 
+def _fused_case(input: Tensor, target: np.ndarray, weight: Any, ignore_index: int,
+                reduction: str, label_smoothing: float) -> bool:
+    """Whether ``cross_entropy`` is the plain mean over (N, C) rows that
+    ``ops.softmax_cross_entropy`` computes: no weight, no smoothing, every target a valid
+    class (none equal to ``ignore_index``, none out of range: those take the general path,
+    which ignores or reports them)."""
+    if not (input.ndim == 2 and weight is None and label_smoothing == 0.0
+            and reduction == "mean" and target.shape == input.shape[:1] and target.size):
+        return False
+    lo, hi = target.min(), target.max()
+    if lo < 0 or hi >= input.shape[1]:
+        return False
+    return not (lo <= ignore_index <= hi and (target == ignore_index).any())
+
+
 @composite("cross_entropy")
 def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -410,6 +425,9 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     if isinstance(label_smoothing, bool) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     target = _class_target(op, target)
+    if _fused_case(input, target, weight, int(ignore_index), reduction, label_smoothing):
+        # one node for the whole loss, gradient softmax − onehot: W5 −30% time per step
+        return _ops.softmax_cross_entropy(input, target=target)
     log_p = _ops.log_softmax(input, axis=0 if input.ndim == 1 else 1)
     classes = _classes(op, log_p, target, weight, int(ignore_index))
     nll = _reduce_rows(_nll_rows(classes), classes, reduction)

@@ -44,7 +44,8 @@ from chainrule.ops.elementwise import (
     tanh,
     where,
 )
-from chainrule.ops.linalg import matmul
+from chainrule.ops.linalg import linear, matmul
+from chainrule.ops.losses import softmax_cross_entropy
 from chainrule.ops.reductions import max, min, sum
 from chainrule.ops.shape import (
     broadcast_to,
@@ -63,7 +64,7 @@ OP_TABLE: dict[str, Primitive] = {
         add, sub, mul, div, neg, pow, abs, exp, log, log1p, sqrt, sin, cos, tanh, sigmoid,
         relu, softplus, erf, maximum, minimum, where, clip,
         sum, max, min,
-        matmul,
+        matmul, linear, softmax_cross_entropy,
         sum_to, broadcast_to, reshape, transpose, getitem, scatter_add, concatenate, cast,
     )
 }

@@ -82,10 +82,79 @@ def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
     return sum_to(matmul(_swap_last(x), g), shape=shape_of(y))
 
 
+def _blas_ready(a: Any) -> Any:
+    """``a``, copied to contiguous memory if it is a broadcast view (a stride of 0, e.g.
+    sum's gradient): np.matmul hands such operands to its slow non-BLAS loop."""
+    if type(a) is np.ndarray and a.ndim >= 2 and 0 in a.strides and a.size > 1:
+        return np.ascontiguousarray(a)
+    return a
+
+
+def _matmul(x: Any, y: Any) -> Any:
+    # W4 (sum's gradient, a stride-0 ones matrix, into two matmuls): 0.6x -> 0.9x raw GEMM
+    return np.matmul(_blas_ready(x), _blas_ready(y))
+
+
 matmul = Primitive(
     "matmul",
-    np.matmul,
+    _matmul,
     [_matmul_vjp_x, _matmul_vjp_y],
     formula="∂(X@Y)/∂X: G ↦ G@Yᵀ, ∂(X@Y)/∂Y: G ↦ Xᵀ@G",
     check=_check_matmul,
+)
+
+
+# ---------------------------------------------------------------- linear (fused)
+
+
+def _rows(a: Any) -> Any:
+    """``a`` as a matrix of rows: the batch axes of a (…, k) array flattened into one."""
+    shape = shape_of(a)
+    return a if len(shape) == 2 else reshape(a, shape=(-1, shape[-1]))
+
+
+def _linear(x: Any, w: Any, b: Any = None) -> Any:
+    out = np.matmul(_blas_ready(x), w.T)
+    if b is None:
+        return out
+    if out.dtype == np.result_type(out, b):
+        out += b  # in place: one temporary less than out + b
+        return out
+    return out + b
+
+
+def _check_linear(x: Any, w: Any, b: Any = None) -> None:
+    xs, ws = np.shape(x), np.shape(w)
+    if len(ws) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out, in), got shape {shape_str(ws)}")
+    if len(xs) == 0 or xs[-1] != ws[1]:
+        features = "no feature axis" if len(xs) == 0 else f"{xs[-1]} features"
+        raise ValueError(
+            f"linear: input of shape {shape_str(xs)} has {features}, but weight of shape "
+            f"{shape_str(ws)} expects {ws[1]}"
+        )
+    if b is not None and np.shape(b) != ws[:1]:
+        raise ValueError(
+            f"linear: bias must have shape ({ws[0]},), one entry per output, "
+            f"got {shape_str(np.shape(b))}"
+        )
+
+
+def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    """∂L/∂W = gᵀ x, summed over every batch axis."""
+    return matmul(transpose(_rows(g), axes=None), _rows(x))
+
+
+# One node for x @ Wᵀ + b instead of three (transpose, matmul, add), and the input's
+# gradient is skipped when the input needs none (the data): W5 −25% time, W2 +10%.
+linear = Primitive(
+    "linear",
+    _linear,
+    [
+        lambda g, out, x, w, b=None: matmul(g, w),
+        _linear_vjp_w,
+        lambda g, out, x, w, b=None: sum_to(g, shape=shape_of(b)),
+    ],
+    formula="∂(xWᵀ+b)/∂x: g ↦ gW, ∂/∂W: g ↦ gᵀx, ∂/∂b: g ↦ Σ_batch g",
+    check=_check_linear,
 )

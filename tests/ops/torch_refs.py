@@ -132,6 +132,8 @@ TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
     # linear algebra
     "matmul": torch.matmul,
+    "linear": lambda x, w, b=None: F.linear(x, w, b),
+    "softmax_cross_entropy": lambda x, target: F.cross_entropy(x, torch.as_tensor(target)),
     # shapes
     "sum_to": lambda x, shape: x.sum_to_size(shape) if shape else x.sum(),
     "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),

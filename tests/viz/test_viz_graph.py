@@ -48,7 +48,7 @@ def test_mlp_graph_source_names_every_op_with_its_derivative_formula():
     assert isinstance(dot, graphviz.Digraph)
     source = dot.source
     ops = _ops_in_graph(loss)
-    assert {"matmul", "add", "sigmoid", "exp", "log"} <= ops
+    assert {"linear", "sigmoid", "softmax_cross_entropy"} <= ops  # the fused nodes
     for name in ops:
         assert f"{name} → " in source, name
         assert _escaped(OP_TABLE[name].formula) in source, name
@@ -60,8 +60,8 @@ def test_graph_shows_output_shapes_and_leaf_names_values_and_grads():
     loss.backward(retain_graph=True)
     names = dict(model.named_parameters())
     source = viz.draw_graph(loss, names=names).source
-    assert "matmul → (5, 3)" in source and "sigmoid → (5, 3)" in source
-    assert "div → ()" in source  # the mean's division, the output
+    assert "linear → (5, 3)" in source and "sigmoid → (5, 3)" in source
+    assert "softmax_cross_entropy → ()" in source  # the fused loss, the output
     for name, param in names.items():
         assert f"{name} {'(' + ', '.join(map(str, param.shape))}" in source
     # after backward(retain_graph=True) the leaves carry their gradient summary

@@ -1,0 +1,68 @@
+r"""Fused loss primitives: one node where the composite would record a dozen.
+
+``softmax_cross_entropy`` is :func:`chainrule.nn.functional.cross_entropy`'s common case
+((N, C) logits, integer targets, no weight, no smoothing, mean over the rows):
+
+.. math:: L = \frac1N\sum_i \Big(\log\sum_c e^{x_{i,c}} - x_{i,y_i}\Big), \qquad
+          \frac{\partial L}{\partial x_{i,c}}
+          = \frac gN\big(\mathrm{softmax}(x_i)_c - [c = y_i]\big)
+
+(predicted minus one-hot). The rule is written with primitives (``softmax`` is a
+composite of them), so second derivatives work as for the composite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autodiff import Primitive, raw
+from chainrule.errors import shape_str
+from chainrule.ops._helpers import shape_of
+from chainrule.ops.composites import softmax
+from chainrule.ops.elementwise import div, mul, sub
+
+
+def _softmax_cross_entropy(x: Any, target: np.ndarray) -> Any:
+    """The mean over rows of log Σ_c e^(x_ic) − x_iy, shifted by the row max like
+    ``log_softmax`` (no overflow for any finite logits)."""
+    shift = np.max(x, axis=1, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)  # all −∞ rows: no shift (as log_softmax)
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = x - shift
+        log_total = np.log(np.sum(np.exp(shifted), axis=1))
+    picked = shifted[np.arange(shifted.shape[0]), target]
+    return np.sum(log_total - picked) / x.dtype.type(x.shape[0])
+
+
+def _check_softmax_cross_entropy(x: Any, target: np.ndarray) -> None:
+    xs = np.shape(x)
+    if len(xs) != 2 or np.shape(target) != xs[:1]:
+        raise ValueError(
+            f"softmax_cross_entropy: expects (N, C) logits and (N,) targets, got "
+            f"{shape_str(xs)} and {shape_str(np.shape(target))}"
+        )
+    if target.dtype.kind not in "iu" or (target.size and (
+            target.min() < 0 or target.max() >= xs[1])):
+        raise IndexError(
+            f"softmax_cross_entropy: targets must be class indices in [0, {xs[1]})"
+        )
+
+
+def _softmax_cross_entropy_vjp(g: Any, out: Any, x: Any, target: np.ndarray) -> Any:
+    """∂L/∂x = (softmax(x) − onehot(y))·g/N."""
+    n, c = shape_of(x)
+    onehot = np.zeros((n, c), dtype=raw(x).dtype)
+    onehot[np.arange(n), target] = 1
+    return mul(sub(softmax(x, axis=1), onehot), div(g, n))
+
+
+# One node instead of twelve (log_softmax, pick, negate, sum, divide): W2/W5 per step
+softmax_cross_entropy = Primitive(
+    "softmax_cross_entropy",
+    _softmax_cross_entropy,
+    [_softmax_cross_entropy_vjp],
+    formula="∂L/∂xᵢ꜀ = (softmax(xᵢ)꜀ − [c = yᵢ])·g/N",
+    check=_check_softmax_cross_entropy,
+)
