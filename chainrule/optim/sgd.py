@@ -12,11 +12,12 @@ from chainrule.tensor import Tensor
 
 def sgd_update(theta: np.ndarray, g: np.ndarray, b: np.ndarray | None, *, lr: float,
                momentum: float, dampening: float, nesterov: bool, weight_decay: float,
-               maximize: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    r"""One step of :class:`SGD` on arrays; returns the new ``(theta, b)``.
-
-    Pure: the inputs are not modified. ``b`` is the momentum buffer (``None`` before the
-    first step, and always ``None`` when ``momentum == 0``).
+               maximize: bool, work: np.ndarray) -> np.ndarray | None:
+    r"""One step of :class:`SGD` on arrays, **in place**: ``theta`` and the momentum buffer
+    ``b`` are updated, ``g`` is not; ``work`` is a scratch buffer of ``theta``'s shape.
+    Returns the buffer (a new one on the first step, ``None`` when ``momentum == 0``).
+    The arithmetic is PyTorch's, operation by operation; in place it allocates nothing
+    after the first step (W5: 3 temporaries per parameter and step less).
     """
     if maximize:
         g = -g
@@ -26,13 +27,19 @@ def sgd_update(theta: np.ndarray, g: np.ndarray, b: np.ndarray | None, *, lr: fl
         if b is None:
             b = g.copy()  # the first step starts the buffer at g, undamped (PyTorch)
         else:
-            b = momentum * b + (1 - dampening) * g
+            b *= momentum                       # b ← μ·b + (1-τ)·g
+            if dampening == 0:
+                b += g                          # (1-0)·g is g exactly: no multiply
+            else:
+                np.multiply(g, 1 - dampening, out=work)
+                b += work
         if nesterov:
             g = g + momentum * b
         else:
             g = b
-    theta = theta - lr * g
-    return theta, b
+    np.multiply(g, lr, out=work)                # θ ← θ − γ·g
+    theta -= work
+    return b
 
 
 class SGD(Optimizer):
@@ -101,12 +108,11 @@ class SGD(Optimizer):
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        theta, b = sgd_update(
+        b = sgd_update(
             p.data, g, state.get("momentum_buffer"), lr=group["lr"],
             momentum=group["momentum"], dampening=group["dampening"],
             nesterov=group["nesterov"], weight_decay=group["weight_decay"],
-            maximize=group["maximize"],
+            maximize=group["maximize"], work=self._scratch(p.data),
         )
-        p.data[...] = theta
         if b is not None:
             state["momentum_buffer"] = b
