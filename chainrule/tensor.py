@@ -188,7 +188,7 @@ class Tensor(Traced):
                     f"but this tensor has shape {shape_str(self.shape)}; pass gradient= (a tensor "
                     "of that shape, ∂L/∂output) or reduce it first, e.g. y.sum().backward()"
                 )
-            gradient = np.ones_like(self.data)
+            gradient = np.ones(self.data.shape, self.data.dtype)  # ones_like less dispatch
         else:
             gshape = np.shape(gradient.data if isinstance(gradient, Traced) else gradient)
             if tuple(gshape) != self.shape:

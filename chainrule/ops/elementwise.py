@@ -96,6 +96,8 @@ neg = elementwise(
 
 def _pow_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
     """∂xʸ/∂x = y·xʸ⁻¹, taken as 0 where y = 0 (so 0⁰ does not give 0·∞ = nan)."""
+    if type(y) in (int, float) and y == 2:
+        return mul(g, mul(y, x))  # x²: 2·x, no power and no mask (W1 −4 µs per epoch)
     # Python arithmetic for a Python exponent keeps float32 float32 (a NumPy int64 would not)
     y_minus_1 = y - 1 if type(y) in (int, float) else sub(y, 1)
     zero_exponent = np.asarray(raw(y)) == 0

@@ -26,7 +26,8 @@ def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) ->
 
 sum = Primitive(  # noqa: A001 - the API name
     "sum",
-    lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    # add.reduce is what np.sum runs, without its Python wrapper (W1 −2 µs per sum)
+    lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
     [lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, shape_of(x), axis, keepdims)],
     formula="∂(Σᵢ xᵢ)/∂xⱼ = 1",
     linear=True,
