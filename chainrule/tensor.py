@@ -15,6 +15,7 @@ import numpy as np
 from chainrule import ops as _ops
 from chainrule._config import STATE
 from chainrule.autodiff import Traced
+from chainrule.autodiff import apply as _apply
 from chainrule.autodiff import backward as _backward
 from chainrule.errors import shape_str
 from chainrule.ops._helpers import normalize_axis
@@ -71,7 +72,7 @@ def to_array(data: Any, dtype: Any = None, requires_grad: bool = False, op: str 
 
 def operand(op: str, value: Any) -> Any:
     """Accept a Tensor, an array or a number as an operand of ``op``; lists become arrays."""
-    if isinstance(value, (Traced, np.ndarray, np.generic)) or type(value) in _NUMBER:
+    if type(value) in _FAST_OPERAND or isinstance(value, (Traced, np.ndarray, np.generic)):
         return value
     if isinstance(value, (list, tuple)):
         return to_array(value, op=op)
@@ -278,43 +279,43 @@ class Tensor(Traced):
 
     # ------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return _ops.add(self, operand("add", other))
+        return _apply(_ops.add, (self, operand("add", other)), {})
 
     def __radd__(self, other: Any) -> Tensor:
-        return _ops.add(operand("add", other), self)
+        return _apply(_ops.add, (operand("add", other), self), {})
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.sub(self, operand("sub", other))
+        return _apply(_ops.sub, (self, operand("sub", other)), {})
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops.sub(operand("sub", other), self)
+        return _apply(_ops.sub, (operand("sub", other), self), {})
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops.mul(self, operand("mul", other))
+        return _apply(_ops.mul, (self, operand("mul", other)), {})
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _ops.mul(operand("mul", other), self)
+        return _apply(_ops.mul, (operand("mul", other), self), {})
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops.div(self, operand("div", other))
+        return _apply(_ops.div, (self, operand("div", other)), {})
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.div(operand("div", other), self)
+        return _apply(_ops.div, (operand("div", other), self), {})
 
     def __pow__(self, other: Any) -> Tensor:
-        return _ops.pow(self, operand("pow", other))
+        return _apply(_ops.pow, (self, operand("pow", other)), {})
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _ops.pow(operand("pow", other), self)
+        return _apply(_ops.pow, (operand("pow", other), self), {})
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(self, operand("matmul", other))
+        return _apply(_ops.matmul, (self, operand("matmul", other)), {})
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(operand("matmul", other), self)
+        return _apply(_ops.matmul, (operand("matmul", other), self), {})
 
     def __neg__(self) -> Tensor:
-        return _ops.neg(self)
+        return _apply(_ops.neg, (self,), {})
 
     def __pos__(self) -> Tensor:
         return self
@@ -371,28 +372,28 @@ class Tensor(Traced):
         return _ops.abs(self)
 
     def exp(self) -> Tensor:
-        return _ops.exp(self)
+        return _apply(_ops.exp, (self,), {})
 
     def log(self) -> Tensor:
-        return _ops.log(self)
+        return _apply(_ops.log, (self,), {})
 
     def sqrt(self) -> Tensor:
-        return _ops.sqrt(self)
+        return _apply(_ops.sqrt, (self,), {})
 
     def sin(self) -> Tensor:
-        return _ops.sin(self)
+        return _apply(_ops.sin, (self,), {})
 
     def cos(self) -> Tensor:
-        return _ops.cos(self)
+        return _apply(_ops.cos, (self,), {})
 
     def tanh(self) -> Tensor:
-        return _ops.tanh(self)
+        return _apply(_ops.tanh, (self,), {})
 
     def sigmoid(self) -> Tensor:
-        return _ops.sigmoid(self)
+        return _apply(_ops.sigmoid, (self,), {})
 
     def relu(self) -> Tensor:
-        return _ops.relu(self)
+        return _apply(_ops.relu, (self,), {})
 
     def pow(self, exponent: Any) -> Tensor:
         return self ** exponent
@@ -479,3 +480,9 @@ class Tensor(Traced):
     def expand(self, *shape: Any) -> Tensor:
         """A broadcasting view of ``shape`` (``-1`` keeps an axis); ``expand(shape)`` too."""
         return _ops.expand(self, _shape_args("expand", shape))
+
+
+# Operator hot path: the exact types seen in nearly every call, tested first by identity
+# (one set lookup instead of three isinstance checks), and the operators above call the
+# recording step directly instead of through Primitive.__call__ (W6/W3 −0.4 µs per op).
+_FAST_OPERAND = frozenset({Tensor, np.ndarray, bool, int, float})
