@@ -129,7 +129,10 @@ def backward(
             g = grads.pop(node)
             if node_slots and node in node_slots and node is not start:
                 results[node_slots[node]] = g  # type: ignore[index]
-            _propagate(node, g, root, create_graph, grads, counts, ready, deliver)
+            if create_graph:
+                _propagate(node, g, root, grads, counts, ready, deliver)
+            else:
+                _propagate_arrays(node, g, grads, counts, ready, deliver)
             if not retain_graph:
                 node.inputs = node.arrays = node.out = None  # node.free(), inlined
     finally:
@@ -137,37 +140,64 @@ def backward(
     return results
 
 
-def _propagate(node: Node, g: Any, root: Traced, create_graph: bool, grads: dict,
-               counts: dict, ready: list, deliver: Any) -> None:
-    """Apply ``node``'s rules to ``g`` and pass each input's share on (fan-in sums)."""
+def _propagate(node: Node, g: Any, root: Traced, grads: dict, counts: dict, ready: list,
+               deliver: Any) -> None:
+    """Apply ``node``'s rules to ``g`` with ``create_graph``: the rules see Tensors, so what
+    they compute is recorded and can be differentiated; each input's share is passed on."""
     prim = node.prim
-    if create_graph:
-        # The rules see Tensors, so what they compute is recorded and can be differentiated.
-        out = type(root)._from_op(node.out, node)
-        if not isinstance(g, Traced):
-            g = type(root)._from_op(np.asarray(g), None)
-        args = node.inputs
-    else:
-        # First-order fast path: the same rules on the raw arrays saved at record time, no
-        # graph objects built.
-        out = node.out
-        if isinstance(g, Traced):
-            g = g.data
-        args = node.arrays
-    needs = node.needs
+    out = type(root)._from_op(node.out, node)
+    if not isinstance(g, Traced):
+        g = type(root)._from_op(np.asarray(g), None)
+    args, needs = node.inputs, node.needs
     if prim.vjp_all is not None:
         input_grads = prim.vjp_all(g, out, args, node.params, needs)
-    else:  # Primitive.input_grads inlined: one call less per node (W6 −4%)
+    else:
         params = node.params
         input_grads = [rule(g, out, *args, **params) if need else None
                        for rule, need in zip(prim.vjps, needs)]
-    for x, need, gx in zip(node.inputs, needs, input_grads):  # type: ignore[arg-type]
+    _distribute(node, g, input_grads, grads, counts, ready, deliver, prim.vjp_all is None)
+
+
+def _distribute(node: Node, g: Any, input_grads: Any, grads: dict, counts: dict, ready: list,
+                deliver: Any, owned: bool) -> None:
+    """Hand each input its gradient: a leaf gets it delivered, a node sums it (fan-in) and
+    becomes ready when its last consumer has reported. ``owned``: the rules are the op
+    table's (custom ``vjp_all`` rules may return arrays they keep)."""
+    for x, need, gx in zip(node.inputs, node.needs, input_grads):  # type: ignore[arg-type]
         if not need:
             continue
         parent = x._node
         if parent is None:
-            # custom rules (vjp_all: cr.Function) may return arrays they keep: never owned
-            deliver(x, gx, gx is not g and prim.vjp_all is None)
+            deliver(x, gx, owned and gx is not g)
+            continue
+        held = grads.get(parent)
+        grads[parent] = gx if held is None else held + gx
+        left = counts[parent] - 1
+        counts[parent] = left
+        if not left:
+            ready.append(parent)
+
+
+def _propagate_arrays(node: Node, g: Any, grads: dict, counts: dict, ready: list,
+                      deliver: Any) -> None:
+    """Apply ``node``'s rules to ``g`` in a first-order pass (the fast path): the same rules
+    on the raw arrays saved at record time, nothing recorded; each rule's result is passed
+    on at once, no intermediate list (W6 −9%, W3 −7% instructions)."""
+    prim = node.prim
+    if isinstance(g, Traced):
+        g = g.data
+    if prim.vjp_all is not None:
+        _distribute(node, g, prim.vjp_all(g, node.out, node.arrays, node.params, node.needs),
+                    grads, counts, ready, deliver, False)
+        return
+    out, arrays, params = node.out, node.arrays, node.params
+    for x, need, rule in zip(node.inputs, node.needs, prim.vjps):  # type: ignore[arg-type]
+        if not need:
+            continue
+        gx = rule(g, out, *arrays, **params)
+        parent = x._node
+        if parent is None:
+            deliver(x, gx, gx is not g)
             continue
         held = grads.get(parent)
         grads[parent] = gx if held is None else held + gx
