@@ -139,7 +139,7 @@ class Node:
     ) -> None:
         self.prim = prim
         self.inputs: tuple | None = inputs
-        # saved at record time: no per-node unwrapping of Tensors in backward (W3 −0.4 µs/op)
+        # saved at record time: no per-node unwrapping of Tensors in a first-order backward
         self.arrays: Sequence[Any] | None = (
             arrays if arrays is not None else [raw(x) for x in inputs]
         )

@@ -77,7 +77,7 @@ def check_broadcast(op: str) -> Callable[..., None]:
 
     def check(*arrays: Any, **params: Any) -> None:
         # Equal shapes and scalar operands always broadcast: skip NumPy's check (≈2 µs);
-        # the two-operand case is tested inline (W3/W6: 1.0 -> 0.3 µs per op).
+        # the two-operand case is tested inline (1.0 -> 0.6 µs per op, W3 and W6).
         if len(arrays) == 2:
             first, second = getattr(arrays[0], "shape", ()), getattr(arrays[1], "shape", ())
             if first == second or first == () or second == ():

@@ -97,7 +97,7 @@ neg = elementwise(
 def _pow_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
     """∂xʸ/∂x = y·xʸ⁻¹, taken as 0 where y = 0 (so 0⁰ does not give 0·∞ = nan)."""
     if type(y) in (int, float) and y == 2:
-        return mul(g, mul(y, x))  # x²: 2·x, no power and no mask (W1 −4 µs per epoch)
+        return mul(g, mul(y, x))  # x²: 2·x, no power and no mask (W1's squared error)
     # Python arithmetic for a Python exponent keeps float32 float32 (a NumPy int64 would not)
     y_minus_1 = y - 1 if type(y) in (int, float) else sub(y, 1)
     zero_exponent = np.asarray(raw(y)) == 0
@@ -199,7 +199,7 @@ def _sigmoid(x: Any) -> Any:
     x = np.asarray(x)
     if x.dtype.kind not in "fc":
         x = x.astype(np.float64)
-    # one buffer, updated in place: 4 ufuncs, no temporaries (W3 sigmoid 4.8 -> 3.3 µs)
+    # one buffer, updated in place: 4 ufuncs, no temporaries (64 floats: 2.7 -> 2.3 µs)
     e = np.negative(x)
     if type(e) is not np.ndarray:  # a 0-d input gives a NumPy scalar: make it a buffer
         e = np.array(e)

@@ -91,7 +91,8 @@ def _blas_ready(a: Any) -> Any:
 
 
 def _matmul(x: Any, y: Any) -> Any:
-    # W4 (sum's gradient, a stride-0 ones matrix, into two matmuls): 0.6x -> 0.9x raw GEMM
+    # W4 feeds sum's gradient (a stride-0 ones matrix) into two matmuls; with the leaf
+    # gradients taken without a copy, W4 went from 0.85x to 0.96x raw GEMM
     return np.matmul(_blas_ready(x), _blas_ready(y))
 
 
@@ -145,8 +146,9 @@ def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
     return matmul(transpose(_rows(g), axes=None), _rows(x))
 
 
-# One node for x @ Wᵀ + b instead of three (transpose, matmul, add), and the input's
-# gradient is skipped when the input needs none (the data): W5 −25% time, W2 +10%.
+# fused: one node for x @ Wᵀ + b instead of three (transpose, matmul, add), and the input's
+# gradient is skipped when the input needs none (the data). With the fused cross-entropy:
+# W5 0.26 -> 0.12 s, W2 0.19 -> 0.16 s per 30 steps (in-process, 1 thread).
 linear = Primitive(
     "linear",
     _linear,

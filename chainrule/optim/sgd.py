@@ -17,7 +17,7 @@ def sgd_update(theta: np.ndarray, g: np.ndarray, b: np.ndarray | None, *, lr: fl
     ``b`` are updated, ``g`` is not; ``work`` is a scratch buffer of ``theta``'s shape.
     Returns the buffer (a new one on the first step, ``None`` when ``momentum == 0``).
     The arithmetic is PyTorch's, operation by operation; in place it allocates nothing
-    after the first step (W5: 3 temporaries per parameter and step less).
+    after the first step (the pure form made 5 full-size temporaries per step).
     """
     if maximize:
         g = -g
