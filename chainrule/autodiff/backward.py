@@ -190,6 +190,8 @@ def _propagate_arrays(node: Node, g: Any, grads: dict, counts: dict, ready: list
         _distribute(node, g, prim.vjp_all(g, node.out, node.arrays, node.params, node.needs),
                     grads, counts, ready, deliver, False)
         return
+    if prim.prepare_g is not None:
+        g = prim.prepare_g(g)  # once for all the rules (matmul: W4 −1 n×n copy)
     out, arrays, params = node.out, node.arrays, node.params
     for x, need, rule in zip(node.inputs, node.needs, prim.vjps):  # type: ignore[arg-type]
         if not need:

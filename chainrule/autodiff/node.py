@@ -63,9 +63,12 @@ class Primitive:
         check: ``check(*arrays, **params)`` raising a clear error before NumPy runs.
         vjp_all: instead of ``vjps``, one rule returning every input's gradient at once,
             ``vjp_all(g, out, inputs, params, needs) -> list`` (variadic ops, custom Functions).
+        prepare_g: ``prepare_g(g) -> array`` applied once to the incoming gradient array
+            before the first-order rules run (the same values, in the layout they want).
     """
 
-    __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "linear", "diff_mask")
+    __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "linear", "diff_mask",
+                 "prepare_g")
 
     def __init__(
         self,
@@ -76,6 +79,7 @@ class Primitive:
         check: Callable[..., None] | None = None,
         vjp_all: Callable[..., list] | None = None,
         linear: bool = False,
+        prepare_g: Callable[[Any], Any] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -84,6 +88,7 @@ class Primitive:
         self.check = check
         self.vjp_all = vjp_all
         self.linear = linear
+        self.prepare_g = prepare_g
         # Which inputs have a rule, hoisted out of every recording (None: all of them, the
         # common case, where recording skips the masking entirely).
         mask = tuple(r is not None for r in self.vjps)

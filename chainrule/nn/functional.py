@@ -209,6 +209,12 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """
     x = as_tensor(x, "linear")
     weight = as_tensor(weight, "linear")
+    if bias is not None:
+        bias = as_tensor(bias, "linear")
+    if bias is None or bias.shape == weight.shape[:1]:
+        # fused: one node (see ops.linalg.linear); its check raises the messages below, so
+        # the shapes are checked once, not twice (a Linear call −4k instructions, callgrind)
+        return _ops.linear(x, weight, bias)
     if weight.ndim != 2:
         raise ValueError(
             f"linear: weight must be 2-D (out, in), got shape {shape_str(weight.shape)}"
@@ -219,11 +225,6 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
             f"linear: input of shape {shape_str(x.shape)} has {features}, but weight of shape "
             f"{shape_str(weight.shape)} expects {weight.shape[1]}"
         )
-    if bias is None:
-        return _ops.linear(x, weight, None)
-    bias = as_tensor(bias, "linear")
-    if bias.shape == weight.shape[:1]:
-        return _ops.linear(x, weight, bias)  # fused: one node (see ops.linalg.linear)
     # any other bias that broadcasts (a scalar, (1,)): the general composition
     return _ops.add(_ops.matmul(x, _ops.transpose(weight, axes=None)), bias)
 

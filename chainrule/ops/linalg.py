@@ -96,12 +96,15 @@ def _matmul(x: Any, y: Any) -> Any:
     return np.matmul(_blas_ready(x), _blas_ready(y))
 
 
+# prepare_g: a broadcast incoming gradient is made contiguous once for both rules, not once
+# in each rule's matmul (W4: one n×n copy less per backward, 2 -> 1)
 matmul = Primitive(
     "matmul",
     _matmul,
     [_matmul_vjp_x, _matmul_vjp_y],
     formula="∂(X@Y)/∂X: G ↦ G@Yᵀ, ∂(X@Y)/∂Y: G ↦ Xᵀ@G",
     check=_check_matmul,
+    prepare_g=_blas_ready,
 )
 
 
@@ -159,4 +162,5 @@ linear = Primitive(
     ],
     formula="∂(xWᵀ+b)/∂x: g ↦ gW, ∂/∂W: g ↦ gᵀx, ∂/∂b: g ↦ Σ_batch g",
     check=_check_linear,
+    prepare_g=_blas_ready,
 )
