@@ -48,6 +48,17 @@ def _float_input(op: str, input: Any) -> Tensor:
     return input
 
 
+def _class_scores(op: str, input: Any, reduction: str, ignore_index: Any) -> Tensor:
+    """The checks nll_loss and cross_entropy share: reduction, ignore_index, and a floating
+    input with a class axis."""
+    _check_reduction(op, reduction)
+    _check_ignore_index(op, ignore_index)
+    input = _float_input(op, input)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class axis, got a 0-d tensor")
+    return input
+
+
 def _pair(op: str, input: Any, target: Any, reduction: str) -> tuple[Tensor, Tensor]:
     """Prediction and target of the same shape; a non-float target takes the input's dtype."""
     _check_reduction(op, reduction)
@@ -357,11 +368,7 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
         IndexError: a target is outside ``[0, C)``.
     """
     op = "nll_loss"
-    _check_reduction(op, reduction)
-    _check_ignore_index(op, ignore_index)
-    input = _float_input(op, input)
-    if input.ndim == 0:
-        raise ValueError(f"{op}: input must have a class axis, got a 0-d tensor")
+    input = _class_scores(op, input, reduction, ignore_index)
     classes = _classes(op, input, _class_target(op, target), weight, int(ignore_index))
     return _reduce_rows(_nll_rows(classes), classes, reduction)
 
@@ -417,11 +424,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     0.346574
     """
     op = "cross_entropy"
-    _check_reduction(op, reduction)
-    _check_ignore_index(op, ignore_index)
-    input = _float_input(op, input)
-    if input.ndim == 0:
-        raise ValueError(f"{op}: input must have a class axis, got a 0-d tensor")
+    input = _class_scores(op, input, reduction, ignore_index)
     if isinstance(label_smoothing, bool) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     target = _class_target(op, target)
