@@ -34,16 +34,27 @@ class Traced:
     grad: Any
     requires_grad: bool
     _node: Node | None
+    #: The type of an operation's result on this type (its own unless a subclass says
+    #: otherwise: an operation on a Parameter gives a plain Tensor).
+    _result_class: type
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_result_class" not in cls.__dict__:
+            cls._result_class = cls
 
     @classmethod
     def _from_op(cls, data: Any, node: Node | None) -> Traced:
         """Wrap an operation's result without re-validating it (the hot path)."""
-        out = cls.__new__(cls)
+        out = cls.__new__(cls._result_class)
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out.requires_grad = node is not None
         out._node = node
         return out
+
+
+Traced._result_class = Traced
 
 
 def raw(value: Any) -> Any:
@@ -65,10 +76,14 @@ class Primitive:
             ``vjp_all(g, out, inputs, params, needs) -> list`` (variadic ops, custom Functions).
         prepare_g: ``prepare_g(g) -> array`` applied once to the incoming gradient array
             before the first-order rules run (the same values, in the layout they want).
+        sum_to: for an op that broadcasts its inputs, ``sum_to(grad, shape=...)``: the
+            engine sums a rule's result back to its input's shape whenever they differ
+            (an input copied along an axis receives the sum of its copies' gradients), so
+            the rules are written for same-shaped arguments.
     """
 
     __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "linear", "diff_mask",
-                 "prepare_g")
+                 "prepare_g", "sum_to")
 
     def __init__(
         self,
@@ -80,6 +95,7 @@ class Primitive:
         vjp_all: Callable[..., list] | None = None,
         linear: bool = False,
         prepare_g: Callable[[Any], Any] | None = None,
+        sum_to: Callable[..., Any] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -89,6 +105,7 @@ class Primitive:
         self.vjp_all = vjp_all
         self.linear = linear
         self.prepare_g = prepare_g
+        self.sum_to = sum_to
         # Which inputs have a rule, hoisted out of every recording (None: all of them, the
         # common case, where recording skips the masking entirely).
         mask = tuple(r is not None for r in self.vjps)
@@ -114,8 +131,18 @@ class Primitive:
         """∂L/∂input for every input whose ``needs`` flag is set (``None`` elsewhere)."""
         if self.vjp_all is not None:
             return list(self.vjp_all(g, out, inputs, params, needs))
-        return [rule(g, out, *inputs, **params) if need else None
-                for rule, need in zip(self.vjps, needs)]
+        grads = [rule(g, out, *inputs, **params) if need else None
+                 for rule, need in zip(self.vjps, needs)]
+        if self.sum_to is not None:
+            grads = [self.unbroadcast(gx, x) for gx, x in zip(grads, inputs)]
+        return grads
+
+    def unbroadcast(self, grad: Any, x: Any) -> Any:
+        """``grad`` summed back to the shape of input ``x`` when broadcasting changed it."""
+        shape = getattr(x, "shape", ())
+        if grad is None or self.sum_to is None or getattr(grad, "shape", ()) == shape:
+            return grad
+        return self.sum_to(grad, shape=shape)
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"

@@ -54,11 +54,9 @@ class Parameter(Tensor):
         self.requires_grad = bool(requires_grad)
         self._node = None
 
-    @classmethod
-    def _from_op(cls, data: Any, node: Any) -> Tensor:  # type: ignore[override]
-        # An operation on a Parameter (w.T, w * 2, its gradient) is an ordinary Tensor:
-        # only leaves the user creates should be registered by Module.__setattr__.
-        return Tensor._from_op(data, node)
+    # An operation on a Parameter (w.T, w * 2, its gradient) is an ordinary Tensor: only
+    # leaves the user creates should be registered by Module.__setattr__.
+    _result_class = Tensor
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

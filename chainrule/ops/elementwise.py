@@ -1,8 +1,10 @@
 r"""Elementwise primitives: each acts on every element independently, so its Jacobian is
 diagonal and the vector-Jacobian product is the gradient times the local derivative.
 
-Every rule below is ∂L/∂x = g · ∂out/∂x, written with primitives so that it can be
-differentiated again. Broadcasting is undone centrally by :func:`elementwise`.
+Every rule below is ∂L/∂x = g · ∂out/∂x, written with primitives or operators (``g * y``)
+so that it can be differentiated again: on Tensors (``create_graph``) an operator records a
+node, on the raw arrays of a first-order pass it is NumPy's own (one Python call less than
+through the primitive, per rule). Broadcasting is undone centrally by :func:`elementwise`.
 Operations that can leave the reals (log 0, 1/0, 0⁻¹ᐟ², overflow in exp) follow IEEE
 arithmetic silently, as PyTorch does: ``inf``/``nan`` results, no NumPy warning.
 """
@@ -59,14 +61,14 @@ def _check_sub(x: Any, y: Any) -> None:
 
 sub = elementwise(
     "sub", np.subtract,
-    [lambda g, out, x, y: g, lambda g, out, x, y: neg(g)],
+    [lambda g, out, x, y: g, lambda g, out, x, y: -g],
     formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1",
     check=_check_sub,
 )
 
 mul = elementwise(
     "mul", np.multiply,
-    [lambda g, out, x, y: mul(g, y), lambda g, out, x, y: mul(g, x)],
+    [lambda g, out, x, y: g * y, lambda g, out, x, y: g * x],
     formula="∂(x·y)/∂x = y, ∂(x·y)/∂y = x",
 )
 
@@ -88,7 +90,7 @@ def _check_neg(x: Any) -> None:
 
 neg = elementwise(
     "neg", np.negative,
-    [lambda g, out, x: neg(g)],
+    [lambda g, out, x: -g],
     formula="∂(−x)/∂x = −1",
     check=_check_neg,
 )
@@ -148,7 +150,7 @@ abs = elementwise(  # noqa: A001 - the API name
 
 exp = elementwise(
     "exp", _quiet(np.exp),
-    [lambda g, out, x: mul(g, out)],
+    [lambda g, out, x: g * out],
     formula="∂eˣ/∂x = eˣ",
 )
 
@@ -184,7 +186,7 @@ cos = elementwise(
 
 tanh = elementwise(
     "tanh", np.tanh,
-    [lambda g, out, x: mul(g, sub(1, mul(out, out)))],
+    [lambda g, out, x: g * (1 - out * out)],
     formula="∂ tanh x/∂x = 1 − tanh²x",
 )
 
@@ -213,7 +215,7 @@ def _sigmoid(x: Any) -> Any:
 # any finite x) and because the rule σ' = σ(1−σ) reuses the output (one node, not four).
 sigmoid = elementwise(
     "sigmoid", _sigmoid,
-    [lambda g, out, x: mul(g, mul(out, sub(1, out)))],
+    [lambda g, out, x: g * (out * (1 - out))],
     formula="σ'(z) = σ(z)(1−σ(z))",
 )
 
@@ -226,7 +228,7 @@ def _relu(x: Any) -> Any:
 # half the gradient at 0).
 relu = elementwise(
     "relu", _relu,
-    [lambda g, out, x: mul(g, raw(x) > 0)],
+    [lambda g, out, x: g * (raw(x) > 0)],
     formula="relu'(x) = 1 if x > 0 else 0 (0 at x = 0)",
 )
 
