@@ -161,9 +161,11 @@ def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
         node = ready.pop()
         g = grads.pop(node)
         prim = node.prim
-        if prim.vjp_all is not None or prim.prepare_g is not None or type(g) is not np.ndarray:
+        if prim.vjp_all is not None or type(g) is not np.ndarray:
             _propagate_arrays(node, g, grads, counts, ready, deliver)
         else:
+            if prim.prepare_g is not None:
+                g = prim.prepare_g(g)  # once for all the rules (matmul: W4 −1 n×n copy)
             out, arrays, params, sum_to = node.out, node.arrays, node.params, prim.sum_to
             for x, a, need, rule in zip(node.inputs, arrays, node.needs, prim.vjps):
                 if not need:

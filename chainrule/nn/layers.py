@@ -99,7 +99,10 @@ class Linear(Module):
                 f"input of shape {shape_str(x.shape)} has {features}, "
                 f"expected {self.in_features}"
             )
-        return F.linear(x, self.weight, self.bias)
+        # from the table directly: self.weight would fail the normal attribute lookup
+        # before Module.__getattr__ finds it (≈6k instructions each, W5)
+        params = self._parameters
+        return F.linear(x, params["weight"], params["bias"])
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

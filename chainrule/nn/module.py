@@ -188,9 +188,8 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # A child is scoped as "name: Type" so two Linear layers stay apart in a drawing.
-        name = type(self).__name__
         label = self.__dict__.get("_label")
-        with scope(name if label is None else f"{label}: {name}"):
+        with scope(type(self).__name__ if label is None else f"{label}: {type(self).__name__}"):
             return self.forward(*args, **kwargs)
 
     def train(self, mode: bool = True) -> Module:

@@ -16,10 +16,13 @@ from chainrule.ops._helpers import shape_of
 
 
 def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
-    xshape = np.shape(x)
+    xshape = x.shape if type(x) is np.ndarray else np.shape(x)
     if xshape == shape:
         return x
     lead = len(xshape) - len(shape)
+    if lead > 0 and xshape[lead:] == shape:
+        # only leading axes were added (a bias, a scalar): sum them away, no reshape
+        return np.add.reduce(x, axis=0 if lead == 1 else tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1
     )
