@@ -13,6 +13,7 @@ e^(x−m)/Σe^(x−m)), so second derivatives work as for the composite.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -29,26 +30,28 @@ def _row_shift(x: np.ndarray) -> tuple[np.ndarray, bool]:
     ``log_softmax``): subtracting it keeps every exponent ≤ 0. Also whether every max was
     finite: then nothing below can overflow or meet ∞ − ∞, and no ``np.errstate`` is
     needed (entering one costs about as much as a small ufunc, W5)."""
-    shift = x.max(axis=1, keepdims=True)
-    finite = np.isfinite(shift)
-    if finite.all():
+    shift = np.maximum.reduce(x, axis=1, keepdims=True)  # x.max less its Python wrapper
+    # one reduction decides: a sum of finite maxima is finite (unless it overflows, which
+    # only sends a finite case down the slower, equally correct path)
+    if math.isfinite(np.add.reduce(shift, axis=None)):
         return shift, True
-    return np.where(finite, shift, 0), False
+    return np.where(np.isfinite(shift), shift, 0), False
 
 
 def _softmax_cross_entropy(x: Any, target: np.ndarray) -> Any:
     """The mean over rows of log Σ_c e^(x_ic) − x_iy, shifted by the row max like
     ``log_softmax`` (no overflow for any finite logits)."""
     shift, finite = _row_shift(x)
+    # np.add.reduce is what np.sum runs, less its Python wrapper (≈10k instructions each)
     if finite:
         shifted = x - shift
-        log_total = np.log(np.sum(np.exp(shifted), axis=1))
+        log_total = np.log(np.add.reduce(np.exp(shifted), axis=1))
     else:
         with np.errstate(over="ignore", invalid="ignore"):
             shifted = x - shift
-            log_total = np.log(np.sum(np.exp(shifted), axis=1))
+            log_total = np.log(np.add.reduce(np.exp(shifted), axis=1))
     picked = shifted[np.arange(shifted.shape[0]), target]
-    return np.sum(log_total - picked) / x.dtype.type(x.shape[0])
+    return np.add.reduce(log_total - picked, axis=None) / x.dtype.type(x.shape[0])
 
 
 def _check_softmax_cross_entropy(x: Any, target: np.ndarray) -> None:
@@ -59,7 +62,7 @@ def _check_softmax_cross_entropy(x: Any, target: np.ndarray) -> None:
             f"{shape_str(xs)} and {shape_str(np.shape(target))}"
         )
     if target.dtype.kind not in "iu" or (target.size and (
-            target.min() < 0 or target.max() >= xs[1])):
+            np.minimum.reduce(target) < 0 or np.maximum.reduce(target) >= xs[1])):
         raise IndexError(
             f"softmax_cross_entropy: targets must be class indices in [0, {xs[1]})"
         )

@@ -258,13 +258,14 @@ class Optimizer:
 
     def _grad_array(self, p: Tensor) -> np.ndarray:
         grad = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
-        if grad.shape != p.shape:
+        data = p.data
+        if grad.shape != data.shape:
             raise RuntimeError(
                 f"{self._name}.step: a gradient of shape {grad.shape} does not match its "
-                f"parameter's shape {p.shape}"
+                f"parameter's shape {data.shape}"
             )
         # State keeps the parameter's dtype: float32 stays float32.
-        return grad.astype(p.dtype, copy=False)
+        return grad if grad.dtype == data.dtype else grad.astype(data.dtype)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         r"""Forget the gradients: set every parameter's ``.grad`` to ``None`` (PyTorch 2's
