@@ -161,7 +161,7 @@ def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
         node = ready.pop()
         g = grads.pop(node)
         prim = node.prim
-        if prim.vjp_all is not None or type(g) is not np.ndarray:
+        if prim.vjp_all is not None or isinstance(g, Traced):
             _propagate_arrays(node, g, grads, counts, ready, deliver)
         else:
             if prim.prepare_g is not None:
@@ -171,7 +171,7 @@ def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
                 if not need:
                     continue
                 gx = rule(g, out, *arrays, **params)
-                if sum_to is not None and gx.shape != getattr(a, "shape", ()):
+                if sum_to is not None and getattr(gx, "shape", ()) != getattr(a, "shape", ()):
                     gx = sum_to(gx, shape=getattr(a, "shape", ()))
                 parent = x._node
                 if parent is None:
