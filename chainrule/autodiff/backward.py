@@ -170,7 +170,8 @@ def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
             for x, a, need, rule in zip(node.inputs, arrays, node.needs, prim.vjps):
                 if not need:
                     continue
-                gx = rule(g, out, *arrays, **params)
+                # no **params for the common parameterless op: one dict copy less per rule
+                gx = rule(g, out, *arrays, **params) if params else rule(g, out, *arrays)
                 if sum_to is not None and getattr(gx, "shape", ()) != getattr(a, "shape", ()):
                     gx = sum_to(gx, shape=getattr(a, "shape", ()))
                 parent = x._node
