@@ -16,26 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._quiet import quiet
 from chainrule.autodiff import Primitive, raw
 from chainrule.ops._helpers import elementwise
 
-
-def _quiet(ufunc: Any) -> Any:
-    """``ufunc`` with floating-point warnings silenced (IEEE results, like PyTorch)."""
-
-    def forward(*arrays: Any) -> Any:
-        with np.errstate(all="ignore"):
-            return ufunc(*arrays)
-
-    forward.__name__ = getattr(ufunc, "__name__", "forward")
-    return forward
+_quiet_divide = quiet(np.divide)
 
 
 def _divide(x: Any, y: Any) -> Any:
     if type(y) in (int, float) and y != 0:  # the common x / 2.0: no need to silence
         return np.divide(x, y)
-    with np.errstate(all="ignore"):
-        return np.divide(x, y)
+    return _quiet_divide(x, y)
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -99,7 +90,7 @@ neg = elementwise(
 def _pow_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
     """∂xʸ/∂x = y·xʸ⁻¹, taken as 0 where y = 0 (so 0⁰ does not give 0·∞ = nan)."""
     if type(y) in (int, float) and y == 2:
-        return mul(g, mul(y, x))  # x²: 2·x, no power and no mask (W1's squared error)
+        return g * (y * x)  # x²: 2·x, no power and no mask (W1's squared error)
     # Python arithmetic for a Python exponent keeps float32 float32 (a NumPy int64 would not)
     y_minus_1 = y - 1 if type(y) in (int, float) else sub(y, 1)
     zero_exponent = np.asarray(raw(y)) == 0
@@ -134,7 +125,7 @@ def _check_pow(x: Any, y: Any) -> None:
 
 
 pow = elementwise(  # noqa: A001 - the API name
-    "pow", _quiet(np.power),
+    "pow", quiet(np.power),
     [_pow_vjp_x, _pow_vjp_y],
     formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·ln x",
     check=_check_pow,
@@ -149,25 +140,25 @@ abs = elementwise(  # noqa: A001 - the API name
 )
 
 exp = elementwise(
-    "exp", _quiet(np.exp),
+    "exp", quiet(np.exp),
     [lambda g, out, x: g * out],
     formula="∂eˣ/∂x = eˣ",
 )
 
 log = elementwise(
-    "log", _quiet(np.log),
+    "log", quiet(np.log),
     [lambda g, out, x: div(g, x)],
     formula="∂ ln x/∂x = 1/x",
 )
 
 log1p = elementwise(
-    "log1p", _quiet(np.log1p),
+    "log1p", quiet(np.log1p),
     [lambda g, out, x: div(g, add(x, 1))],
     formula="∂ ln(1+x)/∂x = 1/(1+x)",
 )
 
 sqrt = elementwise(
-    "sqrt", _quiet(np.sqrt),
+    "sqrt", quiet(np.sqrt),
     [lambda g, out, x: div(g, mul(out, 2))],
     formula="∂√x/∂x = 1/(2√x) (+∞ at x = 0)",
 )
@@ -205,11 +196,12 @@ def _sigmoid(x: Any) -> Any:
     e = np.negative(x)
     if type(e) is not np.ndarray:  # a 0-d input gives a NumPy scalar: make it a buffer
         e = np.array(e)
-    with np.errstate(over="ignore"):
-        np.exp(e, out=e)
+    _quiet_exp(e, out=e)
     e += 1
     return np.reciprocal(e, out=e)
 
+
+_quiet_exp = quiet(np.exp)
 
 # A primitive rather than 1/(1+exp(−x)) composed: for numerical stability (no overflow for
 # any finite x) and because the rule σ' = σ(1−σ) reuses the output (one node, not four).
