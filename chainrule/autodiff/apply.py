@@ -61,7 +61,11 @@ def apply(prim: Primitive, args: tuple, params: dict, checked: bool = False) -> 
         mask = prim.diff_mask
         if mask is not None:
             needs = [need and m for need, m in zip(needs, mask)]
-        result._node = Node(prim, args, out, params, needs, _SCOPE[-1], datas)
+        # Node(...) with its fields set here: one Python frame less per recorded op
+        node = _new(Node)
+        node.prim, node.inputs, node.arrays, node.out = prim, args, datas, out
+        node.params, node.needs, node.scope = params, needs, _SCOPE[-1]
+        result._node = node
         result.requires_grad = True
     else:
         result._node = None
