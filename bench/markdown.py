@@ -133,7 +133,12 @@ def render(run: dict[str, Any], table: dict, fails: dict, goals: list[dict[str, 
     ]
     if png:
         out += [f"![speed relative to PyTorch]({png})", ""]
-    out += ["## chainrule's targets", "", report.targets_md(goals), _long_run(records),
+    out += ["## chainrule's targets", "",
+            "Verdicts are on the ratio of medians (BENCHMARKS.md's method). Beside it, the "
+            "ratio of each side's best repetition (fastest time, highest rate): other load "
+            "on a shared 2-core machine only ever slows a repetition down, so the best ones "
+            "are the least disturbed.", "",
+            report.targets_md(goals), _long_run(records),
             "## Cross-check", ""]
     if mismatches:
         out += ["**CROSS-CHECK FAILED — the answers differ, so the timings above measure "
