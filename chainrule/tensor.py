@@ -443,7 +443,8 @@ class Tensor(Traced):
 
     # ------------------------------------------------------------ reductions
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.sum(self, axis=normalize_axis(axis, self.ndim, "sum"), keepdims=bool(keepdims))
+        axis = None if axis is None else normalize_axis(axis, self.data.ndim, "sum")
+        return _apply(_ops.sum, (self,), {"axis": axis, "keepdims": bool(keepdims)})
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _ops.mean(self, axis=axis, keepdims=bool(keepdims))
