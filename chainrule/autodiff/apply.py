@@ -51,6 +51,9 @@ def apply(prim: Primitive, args: tuple, params: dict, checked: bool = False) -> 
         if prim.check is not None:
             prim.check(*datas, **params)
     out = prim.forward(*datas, **params) if params else prim.forward(*datas)
+    saved = None
+    if prim.saves:
+        out, saved = out
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     # The result is built here rather than by a constructor: one call less per op.
@@ -64,7 +67,7 @@ def apply(prim: Primitive, args: tuple, params: dict, checked: bool = False) -> 
         # Node(...) with its fields set here: one Python frame less per recorded op
         node = _new(Node)
         node.prim, node.inputs, node.arrays, node.out = prim, args, datas, out
-        node.params, node.needs, node.scope = params, needs, _SCOPE[-1]
+        node.params, node.needs, node.scope, node.saved = params, needs, _SCOPE[-1], saved
         result._node = node
         result.requires_grad = True
     else:

@@ -149,7 +149,7 @@ def _run_general(start: Node, root: Traced, grads: dict, counts: dict, ready: li
         else:
             _propagate_arrays(node, g, grads, counts, ready, deliver)
         if not retain_graph:
-            node.inputs = node.arrays = node.out = None  # node.free(), inlined
+            node.inputs = node.arrays = node.out = node.saved = None  # node.free(), inlined
 
 
 def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
@@ -167,6 +167,8 @@ def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
             if prim.prepare_g is not None:
                 g = prim.prepare_g(g)  # once for all the rules (matmul: W4 −1 n×n copy)
             out, arrays, params, sum_to = node.out, node.arrays, node.params, prim.sum_to
+            if prim.saves:
+                params = {**params, "saved": node.saved}
             for x, a, need, rule in zip(node.inputs, arrays, node.needs, prim.vjps):
                 if not need:
                     continue
@@ -185,7 +187,7 @@ def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
                 if not left:
                     ready.append(parent)
         if not retain_graph:
-            node.inputs = node.arrays = node.out = None  # node.free(), inlined
+            node.inputs = node.arrays = node.out = node.saved = None  # node.free(), inlined
 
 
 def _propagate(node: Node, g: Any, root: Traced, grads: dict, counts: dict, ready: list,

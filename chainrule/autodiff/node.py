@@ -76,6 +76,11 @@ class Primitive:
             ``vjp_all(g, out, inputs, params, needs) -> list`` (variadic ops, custom Functions).
         prepare_g: ``prepare_g(g) -> array`` applied once to the incoming gradient array
             before the first-order rules run (the same values, in the layout they want).
+        saves: the forward returns ``(out, saved)``: arrays its rules can reuse in a
+            first-order pass (the softmax of a fused cross-entropy). The engine keeps
+            ``saved`` on the Node, hands it to the rules as ``saved=`` in a first-order
+            backward, and frees it with the node; rules must give the same result
+            without it (``create_graph`` passes none).
         sum_to: for an op that broadcasts its inputs, ``sum_to(grad, shape=...)``: the
             engine sums a rule's result back to its input's shape whenever they differ
             (an input copied along an axis receives the sum of its copies' gradients), so
@@ -83,7 +88,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "linear", "diff_mask",
-                 "prepare_g", "sum_to")
+                 "prepare_g", "sum_to", "saves")
 
     def __init__(
         self,
@@ -96,6 +101,7 @@ class Primitive:
         linear: bool = False,
         prepare_g: Callable[[Any], Any] | None = None,
         sum_to: Callable[..., Any] | None = None,
+        saves: bool = False,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -106,6 +112,7 @@ class Primitive:
         self.linear = linear
         self.prepare_g = prepare_g
         self.sum_to = sum_to
+        self.saves = saves
         # Which inputs have a rule, hoisted out of every recording (None: all of them, the
         # common case, where recording skips the masking entirely).
         mask = tuple(r is not None for r in self.vjps)
@@ -117,6 +124,8 @@ class Primitive:
         for arg in args:
             if isinstance(arg, Traced):
                 return _recording.apply(self, args, params)
+        if self.saves:
+            return self.forward(*args, **params)[0]
         return self.forward(*args, **params)
 
     def differentiable(self, index: int) -> bool:
@@ -157,7 +166,7 @@ class Node:
     referenced, so the graph has no reference cycles and dies as soon as the user drops it).
     """
 
-    __slots__ = ("prim", "inputs", "arrays", "out", "params", "needs", "scope")
+    __slots__ = ("prim", "inputs", "arrays", "out", "params", "needs", "scope", "saved")
 
     def __init__(
         self,
@@ -168,8 +177,10 @@ class Node:
         needs: Sequence[bool],
         scope: tuple,
         arrays: Sequence[Any] | None = None,
+        saved: Any = None,
     ) -> None:
         self.prim = prim
+        self.saved = saved  # what a ``saves`` primitive's forward kept for its rules
         self.inputs: tuple | None = inputs
         # saved at record time: no per-node unwrapping of Tensors in a first-order backward
         self.arrays: Sequence[Any] | None = (
@@ -190,6 +201,7 @@ class Node:
         self.inputs = None
         self.arrays = None
         self.out = None
+        self.saved = None
 
     def parents(self) -> list[tuple[int, Traced]]:
         """``(index, input)`` for every input that gradients flow into."""

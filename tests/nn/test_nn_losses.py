@@ -298,3 +298,26 @@ def test_loss_module_rejects_bad_reduction_at_construction() -> None:
 def test_loss_modules_have_no_parameters_and_print_like_torch() -> None:
     loss = nn.CrossEntropyLoss(weight=CLASS_WEIGHT)
     assert list(loss.parameters()) == [] and repr(loss) == "CrossEntropyLoss()"
+
+
+def test_fused_cross_entropy_rule_reuses_the_forward_softmax_bit_for_bit() -> None:
+    # ops.softmax_cross_entropy saves e^(x−m) and its row sums for its first-order rule;
+    # the gradient must equal the rule's recomputation exactly, stay the same on a second
+    # backward (retain_graph: nothing saved was overwritten), and be freed with the node.
+    from chainrule import ops
+    from chainrule.ops.losses import _softmax_cross_entropy_vjp
+
+    rng = np.random.default_rng(7)
+    x = cr.tensor(rng.standard_normal((6, 4)).astype(np.float32) * 5, requires_grad=True)
+    t = cr.tensor(rng.integers(0, 4, 6))
+    loss = ops.softmax_cross_entropy(x, t)
+    loss.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    x.grad = None
+    node = loss._node
+    assert node.saved is not None
+    loss.backward()
+    recomputed = _softmax_cross_entropy_vjp(np.ones((), np.float32), None, x.data, t.data)
+    np.testing.assert_array_equal(first, x.grad.data)
+    np.testing.assert_array_equal(first, recomputed)
+    assert node.saved is None
