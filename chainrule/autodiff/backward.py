@@ -176,6 +176,7 @@ def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
                 gx = rule(g, out, *arrays, **params) if params else rule(g, out, *arrays)
                 if sum_to is not None and getattr(gx, "shape", ()) != getattr(a, "shape", ()):
                     gx = sum_to(gx, shape=getattr(a, "shape", ()))
+                # _distribute's body, inlined (it runs once per edge of every graph)
                 parent = x._node
                 if parent is None:
                     deliver(x, gx, gx is not g)
