@@ -79,9 +79,9 @@ COMPOSITES = {
 
 __all__ = ["COMPOSITES", "OP_TABLE", *OP_TABLE, *COMPOSITES]
 
-from chainrule.ops._helpers import check_broadcast as _check_broadcast  # noqa: E402
+from chainrule.autodiff.apply import check_broadcast as _check_broadcast  # noqa: E402
 
 
 def elementwise_check(op: str, *arrays: object) -> None:
     """Raise the broadcasting error ``op`` would raise for these operands."""
-    _check_broadcast(op)(*arrays)
+    _check_broadcast(op, list(arrays))

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from chainrule.autodiff import Primitive
-from chainrule.autodiff.apply import check_broadcast as _broadcast_check
 
 
 def shape_of(value: Any) -> tuple[int, ...]:
@@ -70,15 +69,6 @@ def keepdims_shape(shape: Sequence[int], axis: tuple[int, ...] | None) -> tuple[
     if axis is None:
         return (1,) * len(shape)
     return tuple(1 if i in axis else n for i, n in enumerate(shape))
-
-
-def check_broadcast(op: str) -> Callable[..., None]:
-    """A check that the array arguments of ``op`` broadcast together (NumPy's rules)."""
-
-    def check(*arrays: Any, **params: Any) -> None:
-        _broadcast_check(op, list(arrays))
-
-    return check
 
 
 def elementwise(
