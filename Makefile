@@ -59,6 +59,13 @@ bench-quick: $(VENV)/.installed-bench
 docs: $(VENV)/.installed-dev
 	MPLBACKEND=Agg $(PY) docs/make_docs.py
 
+# The op table generates Tensor methods and cr. functions at import; their type stubs
+# (chainrule/_tensor_methods.pyi, chainrule/function_forms.pyi) are rewritten from it here.
+.PHONY: stubs
+
+stubs: $(VENV)/.installed-dev
+	$(PY) tools/generate_stubs.py
+
 # Reliability (README "Reliability", docs/errors.md): make test runs a fixed, fast subset of
 # each; these run the full versions.
 #   fuzz:      random programs vs PyTorch (values, gradients, second order) and random

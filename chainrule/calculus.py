@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import STATE
+from chainrule._convert import to_array
 from chainrule.autodiff import Traced
 from chainrule.errors import shape_str
-from chainrule.functions import stack
-from chainrule.tensor import Tensor, to_array
+from chainrule.function_forms import stack
+from chainrule.tensor import Tensor, wrap
 from chainrule.transforms import grad
 
 ScalarFunction = Callable[[Any], Any]
@@ -125,7 +126,7 @@ def _as_point(value: Any, op: str, dtype: Any = None) -> Any:
         raise ValueError(f"{op}: expected a scalar, got an array of shape {shape_str(array.shape)}")
     if array.dtype.kind != "f":
         array = array.astype(STATE.default_dtype)
-    return Tensor._from_op(array.reshape(()), None)
+    return wrap(array.reshape(()))
 
 
 def _limit_dtype(a: Any, b: Any) -> np.dtype:
@@ -180,7 +181,7 @@ def integrate(f: ScalarFunction, a: Any, b: Any, n: int = 32) -> Tensor:
     nodes = half.reshape(()).astype(dtype) * t.astype(dtype) + mid.reshape(()).astype(dtype)
     values = f(nodes)
     if not isinstance(values, Tensor):
-        values = Tensor._from_op(to_array(values, op="integrate"), None)
+        values = wrap(to_array(values, op="integrate"))
     if values.shape == ():
         values = values * np.ones(int(n), dtype=dtype)
     if values.shape != (int(n),):

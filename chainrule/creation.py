@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import STATE, generator_for
+from chainrule._convert import as_dtype, shape_args, to_array
 from chainrule.autodiff import Traced
-from chainrule.tensor import Tensor, _shape_args, as_dtype, to_array
+from chainrule.tensor import Tensor, as_tensor, wrap  # noqa: F401 - as_tensor re-exported
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -24,23 +25,16 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-def as_tensor(value: Any, op: str = "tensor") -> Tensor:
-    """``value`` itself if it is a Tensor, else a new Tensor from it."""
-    if isinstance(value, Tensor):
-        return value
-    return Tensor._from_op(to_array(value, op=op), None)
-
-
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (no copy; its dtype is kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    return Tensor._from_op(array, None)
+    return wrap(array)
 
 
 def _new_shape(op: str, shape: tuple) -> tuple[int, ...]:
     """The shape of a new tensor: ints, given as arguments or as one tuple, none negative."""
-    resolved = _shape_args(op, shape)
+    resolved = shape_args(op, shape)
     if any(n < 0 for n in resolved):
         raise ValueError(f"{op}: negative dimension in shape {resolved}")
     return resolved
@@ -49,8 +43,8 @@ def _new_shape(op: str, shape: tuple) -> tuple[int, ...]:
 def _filled(op: str, shape: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
     dtype = STATE.default_dtype if dtype is None else as_dtype(op, dtype)
     data = np.full(_new_shape(op, shape), value, dtype=dtype)
-    return Tensor._from_op(data, None).requires_grad_(requires_grad) if requires_grad else (
-        Tensor._from_op(data, None)
+    return wrap(data).requires_grad_(requires_grad) if requires_grad else (
+        wrap(data)
     )
 
 

@@ -25,14 +25,10 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import no_grad
-from chainrule.autodiff import Node, Traced
+from chainrule.autodiff import Node, Traced, topological_order
 from chainrule.autodiff import backward as _backward
-from chainrule.errors import shape_str
+from chainrule.errors import graph_freed, shape_str
 
-_FREED = (
-    "explain: the graph below the output was freed by an earlier backward(); "
-    "call backward(retain_graph=True), or explain before backward"
-)
 _SMALL = 6  # tensors up to this many elements are printed in full, larger ones summarised
 _SHOWN_FACTORS = 12  # longer paths show their first and last few factors
 
@@ -100,7 +96,7 @@ def _factor(node: Node, index: int, g: Any) -> tuple[Factor, Any]:
     """Apply ``node``'s rule for input ``index`` alone to the path's gradient ``g``."""
     inputs = node.inputs
     if inputs is None:
-        raise RuntimeError(_FREED)
+        raise graph_freed("explain")
     args = tuple(x.data if isinstance(x, Traced) else x for x in inputs)
     needs = tuple(i == index for i in range(len(inputs)))
     g_next = np.asarray(node.prim.input_grads(g, node.out, args, node.params, needs)[index])
@@ -115,35 +111,6 @@ def _factor(node: Node, index: int, g: Any) -> tuple[Factor, Any]:
     label = f"{node.prim.name}[{index}]" if len(inputs) > 1 else node.prim.name
     factor = Factor(name, index, label, _local_formula(node, index), value, g_next)
     return factor, g_next
-
-
-def _topological_order(root: Node) -> list[Node]:
-    """The nodes below ``root``, each after every node that consumes it (Kahn's algorithm,
-    as in ``backward()``: no recursion, so a long chain is no problem)."""
-    consumers: dict[Node, int] = {root: 0}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.inputs is None:
-            raise RuntimeError(_FREED)
-        for x, need in zip(node.inputs, node.needs):
-            if need and x._node is not None:
-                parent = x._node
-                if parent not in consumers:
-                    consumers[parent] = 0
-                    stack.append(parent)
-                consumers[parent] += 1
-    order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for x, need in zip(node.inputs, node.needs):
-            if need and x._node is not None:
-                consumers[x._node] -= 1
-                if consumers[x._node] == 0:
-                    ready.append(x._node)
-    return order
 
 
 def _path_counts(order: list[Node], targets: dict[int, int]) -> dict[Node, int]:
@@ -384,7 +351,7 @@ def explain(output: Any, wrt: Any, max_paths: int = 64) -> Explanation:
 def _collect(output: Traced, root: Node, index: dict[int, int], max_paths: int,
              paths: list[Path], num_paths: list[int], totals: list[np.ndarray]) -> None:
     """Count the paths per input and multiply out the first ``max_paths`` of them."""
-    order = _topological_order(root)
+    order = topological_order(root, "explain")
     for i, n in enumerate(_paths_per_target(order, index)):
         num_paths[i] += n
     counts = _path_counts(order, index)

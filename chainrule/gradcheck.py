@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import no_grad
+from chainrule._convert import to_array
 from chainrule.autodiff import Traced
 from chainrule.autodiff import backward as _backward
 from chainrule.errors import GradcheckError, shape_str
-from chainrule.tensor import Tensor, to_array
+from chainrule.tensor import Tensor, wrap
 
 
 def _float64_leaves(inputs: Any) -> list[Tensor]:
@@ -38,7 +39,7 @@ def _float64_leaves(inputs: Any) -> list[Tensor]:
     leaves = []
     for i, value in enumerate(inputs):
         data = to_array(value, op=f"gradcheck (input {i})").astype(np.float64)
-        leaf = Tensor._from_op(data, None)
+        leaf = wrap(data)
         leaf.requires_grad = True
         leaves.append(leaf)
     return leaves
@@ -78,8 +79,8 @@ def _numerical_jacobian(f: Callable[..., Any], leaves: list[Tensor], index: int,
             for sign in (1.0, -1.0):
                 moved = x.copy()
                 moved.reshape(-1)[j] += sign * eps
-                args = [Tensor._from_op(leaf.data, None) for leaf in leaves]
-                args[index] = Tensor._from_op(moved, None)
+                args = [wrap(leaf.data) for leaf in leaves]
+                args[index] = wrap(moved)
                 shifted.append(np.asarray(_evaluate(f, args).data, dtype=np.float64))
             columns.append(((shifted[0] - shifted[1]) / (2 * eps)).reshape(-1))
     if not columns:

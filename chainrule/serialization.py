@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autodiff import Traced
-from chainrule.tensor import Tensor
+from chainrule.tensor import wrap
 
 _HEADER = "__chainrule__"
 _FORMAT = "chainrule"
@@ -209,7 +209,7 @@ class _Decoder:
         if tag == "dict":
             return dict(self._pair(pair) for pair in self._items(node))
         if tag == "tensor":
-            return Tensor._from_op(self._array(node), None)
+            return wrap(self._array(node))
         if tag == "array":
             return self._array(node)
         if tag == "scalar":

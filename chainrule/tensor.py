@@ -1,108 +1,33 @@
 r"""The :class:`Tensor`: a NumPy array that remembers how it was computed.
 
-Every method and operator here forwards to a primitive or composite in
-:mod:`chainrule.ops`; the Tensor itself holds no math. It converts and checks user
-input (numbers, lists, arrays) at the boundary, so errors name the operation.
+Its differentiable methods and operators are generated from the op table
+(:data:`chainrule.ops.RECORDS`): each record says which method, operators and function
+form reach it, so the Tensor itself holds no math. What is written here by hand is what is
+not an operation: properties, ``backward``, conversions, comparisons (no gradient).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule import ops as _ops
 from chainrule._config import STATE
-from chainrule.autodiff import Traced
-from chainrule.autodiff import apply as _apply
-from chainrule.autodiff import backward as _backward
+from chainrule._convert import PLAIN_OPERANDS, index_parts, operand, to_array
+from chainrule.autodiff import Traced, apply, backward, check_broadcast, wrap_result
 from chainrule.errors import shape_str
-from chainrule.ops._helpers import normalize_axis
+from chainrule.ops import OpRecord
+from chainrule.ops._axes import normalize_axis
 
-_NUMBER = (bool, int, float)
-
-
-def _is_float(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"
-
-
-def as_dtype(op: str, dtype: Any) -> np.dtype:
-    """``dtype`` as a NumPy dtype, or a TypeError naming ``op``."""
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{op}: {dtype!r} is not a NumPy dtype") from None
+if TYPE_CHECKING:
+    from chainrule._tensor_methods import TensorMethods
+else:
+    TensorMethods = object
 
 
-def to_array(data: Any, dtype: Any = None, requires_grad: bool = False, op: str = "tensor",
-             copy: bool = True) -> np.ndarray:
-    """Convert user data to an ndarray following the dtype rules of API.md.
-
-    Python floats and lists of floats take the default dtype (float32); NumPy arrays
-    keep theirs; data that must carry gradients is promoted to the default float dtype.
-    """
-    # copy=None, not False: "copy only if needed" (NumPy 2 raises for False when a copy is
-    # unavoidable, e.g. for a NumPy scalar)
-    if isinstance(data, Traced):
-        array = np.array(data.data, copy=True if copy else None)
-    elif isinstance(data, (np.ndarray, np.generic)):
-        array = np.array(data, copy=True if copy else None)
-    else:
-        try:
-            array = np.array(data)
-        except (ValueError, TypeError) as exc:
-            raise TypeError(
-                f"{op}: cannot make a tensor from {type(data).__name__} ({exc})"
-            ) from None
-        if _is_float(array.dtype) and dtype is None:
-            array = array.astype(STATE.default_dtype)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{op}: expected numbers (a number, a nested list of numbers or a numeric array), "
-            f"got data of dtype {array.dtype} from {type(data).__name__}"
-        )
-    if dtype is not None:
-        array = array.astype(as_dtype(op, dtype), copy=False)
-    if requires_grad and not _is_float(array.dtype):
-        # Gradients need real numbers: integer data is promoted, never truncated.
-        array = array.astype(STATE.default_dtype)
-    return array
-
-
-def operand(op: str, value: Any) -> Any:
-    """Accept a Tensor, an array or a number as an operand of ``op``; lists become arrays."""
-    if type(value) in _FAST_OPERAND or isinstance(value, (Traced, np.ndarray, np.generic)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return to_array(value, op=op)
-    raise TypeError(
-        f"{op}: expected a Tensor, NumPy array or number, got {type(value).__name__}"
-    )
-
-
-def _index(value: Any) -> Any:
-    """Index parts: Tensors and lists become arrays (integer or boolean)."""
-    if isinstance(value, tuple):
-        return tuple(_index(v) for v in value)
-    if isinstance(value, Traced):
-        return value.data
-    if isinstance(value, list):
-        return np.asarray(value)
-    return value
-
-
-def _shape_args(op: str, shape: tuple) -> tuple[int, ...]:
-    """``f(2, 3)`` and ``f((2, 3))`` both mean shape (2, 3)."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    for n in shape:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise TypeError(f"{op}: shape entries must be ints, got {shape!r}")
-    return tuple(int(n) for n in shape)
-
-
-class Tensor(Traced):
+class Tensor(Traced, TensorMethods):
     r"""An n-dimensional array with reverse-mode automatic differentiation.
 
     Args:
@@ -202,11 +127,11 @@ class Tensor(Traced):
                 gradient = np.asarray(raw, dtype=self.dtype)
         if retain_graph is None:
             retain_graph = create_graph
-        _backward(self, gradient, bool(retain_graph), bool(create_graph))
+        backward(self, gradient, bool(retain_graph), bool(create_graph))
 
     def detach(self) -> Tensor:
         """The same data (shared, not copied) with no graph and ``requires_grad=False``."""
-        return Tensor._from_op(self.data, None)
+        return wrap(self.data)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf (integer data is promoted to float)."""
@@ -214,7 +139,7 @@ class Tensor(Traced):
             raise RuntimeError(
                 "requires_grad_: only leaf tensors can stop requiring grad; use .detach()"
             )
-        if flag and not _is_float(self.data.dtype):
+        if flag and self.data.dtype.kind != "f":
             self.data = self.data.astype(STATE.default_dtype)
         self.requires_grad = bool(flag)
         return self
@@ -236,10 +161,6 @@ class Tensor(Traced):
     def tolist(self) -> Any:
         """The data as nested Python lists (a number for a 0-d tensor)."""
         return self.data.tolist()
-
-    def astype(self, dtype: Any) -> Tensor:
-        """A copy converted to ``dtype``; differentiable between floating dtypes."""
-        return _ops.cast(self, dtype=as_dtype("astype", dtype))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
@@ -277,84 +198,15 @@ class Tensor(Traced):
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
-    # ------------------------------------------------------------ arithmetic
-    # A Tensor, array or number operand is used as it is; operand() converts or refuses the
-    # rest (the test inline: one call less per operator, ≈1k instructions, W3).
-    def __add__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("add", other)
-        return _apply(_ops.add, (self, other), {})
-
-    def __radd__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("add", other)
-        return _apply(_ops.add, (other, self), {})
-
-    def __sub__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("sub", other)
-        return _apply(_ops.sub, (self, other), {})
-
-    def __rsub__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("sub", other)
-        return _apply(_ops.sub, (other, self), {})
-
-    def __mul__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("mul", other)
-        return _apply(_ops.mul, (self, other), {})
-
-    def __rmul__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("mul", other)
-        return _apply(_ops.mul, (other, self), {})
-
-    def __truediv__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("div", other)
-        return _apply(_ops.div, (self, other), {})
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("div", other)
-        return _apply(_ops.div, (other, self), {})
-
-    def __pow__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("pow", other)
-        return _apply(_ops.pow, (self, other), {})
-
-    def __rpow__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("pow", other)
-        return _apply(_ops.pow, (other, self), {})
-
-    def __matmul__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("matmul", other)
-        return _apply(_ops.matmul, (self, other), {})
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        if type(other) not in _FAST_OPERAND:
-            other = operand("matmul", other)
-        return _apply(_ops.matmul, (other, self), {})
-
-    def __neg__(self) -> Tensor:
-        return _apply(_ops.neg, (self,), {})
-
     def __pos__(self) -> Tensor:
         return self
-
-    def __abs__(self) -> Tensor:
-        return _ops.abs(self)
 
     # ------------------------------------------------------------ comparisons (no gradient)
     def _compare(self, op: str, ufunc: Any, other: Any) -> Tensor:
         other = operand(op, other)
         other_data = other.data if isinstance(other, Traced) else other
-        _ops.elementwise_check(op, self.data, other_data)
-        return Tensor._from_op(ufunc(self.data, other_data), None)
+        check_broadcast(op, [self.data, other_data])
+        return wrap(ufunc(self.data, other_data))
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare("lt", np.less, other)
@@ -375,9 +227,6 @@ class Tensor(Traced):
         return self._compare("ne", np.not_equal, other)
 
     # ------------------------------------------------------------ indexing
-    def __getitem__(self, index: Any) -> Tensor:
-        return _ops.getitem(self, index=_index(index))
-
     def __setitem__(self, index: Any, value: Any) -> None:
         if self.requires_grad:
             raise RuntimeError(
@@ -387,129 +236,86 @@ class Tensor(Traced):
             )
         value = value.data if isinstance(value, Traced) else value
         try:
-            self.data[_index(index)] = value
+            self.data[index_parts(index)] = value
         except (IndexError, ValueError, TypeError) as exc:
             raise type(exc)(
                 f"setitem: {exc} (tensor of shape {shape_str(self.shape)})"
             ) from None
 
-    # ------------------------------------------------------------ elementwise functions
-    def abs(self) -> Tensor:
-        return _ops.abs(self)
-
-    def exp(self) -> Tensor:
-        return _apply(_ops.exp, (self,), {})
-
-    def log(self) -> Tensor:
-        return _apply(_ops.log, (self,), {})
-
-    def sqrt(self) -> Tensor:
-        return _apply(_ops.sqrt, (self,), {})
-
-    def sin(self) -> Tensor:
-        return _apply(_ops.sin, (self,), {})
-
-    def cos(self) -> Tensor:
-        return _apply(_ops.cos, (self,), {})
-
-    def tanh(self) -> Tensor:
-        return _apply(_ops.tanh, (self,), {})
-
-    def sigmoid(self) -> Tensor:
-        return _apply(_ops.sigmoid, (self,), {})
-
-    def relu(self) -> Tensor:
-        return _apply(_ops.relu, (self,), {})
-
-    def pow(self, exponent: Any) -> Tensor:
-        return self ** exponent
-
-    def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
-        """Limit values to [lo, hi]; the gradient passes where lo ≤ x ≤ hi."""
-        for name, bound in (("lo", lo), ("hi", hi)):
-            if bound is not None and type(bound) not in _NUMBER and not isinstance(
-                bound, np.generic
-            ):
-                raise TypeError(
-                    f"clip: {name} must be a number or None, got {type(bound).__name__}"
-                )
-        return _ops.clip(self, lo=lo, hi=hi)
-
-    def maximum(self, other: Any) -> Tensor:
-        return _ops.maximum(self, operand("maximum", other))
-
-    def minimum(self, other: Any) -> Tensor:
-        return _ops.minimum(self, operand("minimum", other))
-
-    # ------------------------------------------------------------ reductions
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        axis = None if axis is None else normalize_axis(axis, self.data.ndim, "sum")
-        return _apply(_ops.sum, (self,), {"axis": axis, "keepdims": bool(keepdims)})
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.mean(self, axis=axis, keepdims=bool(keepdims))
-
-    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        return _ops.var(self, axis=axis, ddof=ddof, keepdims=bool(keepdims))
-
-    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        return _ops.std(self, axis=axis, ddof=ddof, keepdims=bool(keepdims))
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.max(self, axis=normalize_axis(axis, self.ndim, "max"), keepdims=bool(keepdims))
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.min(self, axis=normalize_axis(axis, self.ndim, "min"), keepdims=bool(keepdims))
+    # ------------------------------------------------------------ not operations
+    def flatten(self) -> Tensor:
+        """The elements as a 1-D tensor (``reshape(-1)``)."""
+        return self.reshape(-1)
 
     def argmax(self, axis: int | None = None) -> Tensor:
         """Index of the largest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmax")
-        return Tensor._from_op(np.argmax(self.data, axis=axis), None)
+        return wrap(np.argmax(self.data, axis=axis))
 
     def argmin(self, axis: int | None = None) -> Tensor:
         """Index of the smallest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmin")
-        return Tensor._from_op(np.argmin(self.data, axis=axis), None)
-
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.logsumexp(self, axis=axis, keepdims=bool(keepdims))
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        return _ops.softmax(self, axis=axis)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return _ops.log_softmax(self, axis=axis)
-
-    # ------------------------------------------------------------ shape
-    def reshape(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, shape=_shape_args("reshape", shape))
-
-    def flatten(self) -> Tensor:
-        return _ops.reshape(self, shape=(-1,))
-
-    def transpose(self, *axes: Any) -> Tensor:
-        """Permute the axes like NumPy; with no arguments, reverse them."""
-        if not axes or (len(axes) == 1 and axes[0] is None):
-            return _ops.transpose(self, axes=None)
-        return _ops.transpose(self, axes=_shape_args("transpose", axes))
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        return _ops.swapaxes(self, axis1, axis2)
-
-    def squeeze(self, axis: Any = None) -> Tensor:
-        return _ops.squeeze(self, axis=axis)
-
-    def unsqueeze(self, axis: int) -> Tensor:
-        return _ops.unsqueeze(self, axis)
-
-    def expand(self, *shape: Any) -> Tensor:
-        """A broadcasting view of ``shape`` (``-1`` keeps an axis); ``expand(shape)`` too."""
-        return _ops.expand(self, _shape_args("expand", shape))
+        return wrap(np.argmin(self.data, axis=axis))
 
 
-# Operator hot path: the exact types seen in nearly every call, tested first by identity
-# (one set lookup instead of three isinstance checks), and the operators above call the
-# recording step directly instead of through Primitive.__call__ (W6/W3 −0.4 µs per op).
-_FAST_OPERAND = frozenset({Tensor, np.ndarray, bool, int, float})
+def wrap(array: np.ndarray) -> Tensor:
+    """A Tensor around ``array`` itself: no copy, no checks, no graph. The library's own
+    constructor for arrays it has just made (users call :func:`chainrule.tensor`)."""
+    return wrap_result(Tensor, array, None)
+
+
+def as_tensor(value: Any, op: str = "tensor") -> Tensor:
+    """``value`` itself if it is a Tensor, else a new Tensor from it (errors name ``op``)."""
+    if isinstance(value, Tensor):
+        return value
+    return wrap(to_array(value, op=op))
+
+
+# ---------------------------------------------------------------- generated from the op table
+
+#: The operand types an operator uses as they are, tested by identity first: an operator
+#: sees them on nearly every call.
+_FAST_OPERAND = PLAIN_OPERANDS | {Tensor}
+_NO_PARAMS: dict[str, Any] = {}
+
+
+def method_of(record: OpRecord, name: str | None = None) -> Callable[..., Any]:
+    """The Tensor method of ``record`` (named ``name``): its form, or, for a primitive
+    without one, the primitive applied to the tensor and, for two inputs, the converted
+    other operand. A reflected operator (``__rsub__``) swaps the operands."""
+    name = name or record.exposure.method or record.name
+    if record.exposure.form is not None or record.primitive is None:
+        form = record.form
+        if record.exposure.doc and not form.__doc__:
+            form.__doc__ = record.exposure.doc
+        return form
+    prim, op = record.primitive, record.name
+    if len(prim.vjps) == 1:
+        def method(self: Tensor) -> Tensor:
+            return apply(prim, (self,), _NO_PARAMS)  # type: ignore[no-any-return]
+    elif name.startswith("__r"):
+        def method(self: Tensor, other: Any) -> Tensor:
+            if type(other) not in _FAST_OPERAND:
+                other = operand(op, other)
+            return apply(prim, (other, self), _NO_PARAMS)  # type: ignore[no-any-return]
+    else:
+        def method(self: Tensor, other: Any) -> Tensor:
+            if type(other) not in _FAST_OPERAND:
+                other = operand(op, other)
+            return apply(prim, (self, other), _NO_PARAMS)  # type: ignore[no-any-return]
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = record.exposure.doc or None
+    return method
+
+
+def _install() -> None:
+    """Give Tensor a method and operators for every op record that asks for them."""
+    for record in _ops.RECORDS.values():
+        for name in (record.exposure.method, *record.exposure.operators):
+            if name is not None:
+                setattr(Tensor, name, method_of(record, name))
+
+
+_install()

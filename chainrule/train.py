@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule._config import no_grad
 from chainrule.autodiff import Traced
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, wrap
 
 Metric = Callable[[Tensor, Tensor], float]
 _RESERVED = ("loss", "val_loss", "time")
@@ -216,7 +216,7 @@ class EarlyStopping:
     def on_train_end(self, model: Any) -> None:
         if self.restore_best and self._best_state is not None:
             model.load_state_dict(
-                {k: Tensor._from_op(v, None) for k, v in self._best_state.items()}
+                {k: wrap(v) for k, v in self._best_state.items()}
             )
 
 
@@ -271,8 +271,8 @@ class _Epoch:
         return self.total / self.count
 
     def metrics(self, metrics: dict[str, Metric]) -> dict[str, float]:
-        pred = Tensor._from_op(np.concatenate(self.preds), None)
-        target = Tensor._from_op(np.concatenate(self.targets), None)
+        pred = wrap(np.concatenate(self.preds))
+        target = wrap(np.concatenate(self.targets))
         return {name: float(fn(pred, target)) for name, fn in metrics.items()}
 
 

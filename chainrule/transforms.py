@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import STATE
+from chainrule._convert import to_array
 from chainrule.autodiff import Traced, reaches_leaf
 from chainrule.autodiff import backward as _backward
 from chainrule.errors import shape_str
-from chainrule.tensor import Tensor, to_array
+from chainrule.tensor import Tensor, wrap
 
 
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, op: str) -> tuple[int, ...]:
@@ -45,7 +46,7 @@ def _as_variable(value: Any) -> Tensor:
     data = value.data if isinstance(value, Traced) else to_array(value, op="grad")
     if data.dtype.kind != "f":
         data = data.astype(STATE.default_dtype)
-    leaf = Tensor._from_op(data, None)
+    leaf = wrap(data)
     leaf.requires_grad = True
     return leaf
 
@@ -57,7 +58,7 @@ def _output_tensor(out: Any, op: str) -> Tensor:
 
 
 def _zeros_for(x: Tensor) -> Tensor:
-    return Tensor._from_op(np.zeros_like(x.data), None)
+    return wrap(np.zeros_like(x.data))
 
 
 def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
@@ -83,7 +84,7 @@ def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: 
         elif isinstance(g, Tensor):
             result.append(g)
         else:
-            result.append(Tensor._from_op(np.asarray(g, dtype=v.dtype), None))
+            result.append(wrap(np.asarray(g, dtype=v.dtype)))
     return result
 
 
@@ -205,10 +206,10 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
                 f"{shape_str(v.shape)}"
             )
         tangent_tensors.append(t)
-    u = Tensor._from_op(np.zeros_like(out.data), None)
+    u = wrap(np.zeros_like(out.data))
     u.requires_grad = True
     if not out.requires_grad:
-        return out, Tensor._from_op(np.zeros_like(out.data), None)
+        return out, wrap(np.zeros_like(out.data))
     vjps = _backward(out, u, True, True, targets=variables)
     total = None
     for g, t in zip(vjps, tangent_tensors):
@@ -217,7 +218,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         term = (g * t).sum()
         total = term if total is None else total + term
     if total is None or not total.requires_grad:
-        return out, Tensor._from_op(np.zeros_like(out.data), None)
+        return out, wrap(np.zeros_like(out.data))
     (tangent_out,) = _gradients(total, [u], np.ones_like(total.data), outer, own=variables)
     return (out if outer else out.detach()), tangent_out
 
@@ -238,14 +239,14 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
             grads = _gradients(out, variables, basis.reshape(out.shape), outer, retain_graph=True)
             for row, g in zip(rows, grads):
                 row.append(g)
-        from chainrule.functions import stack
+        from chainrule.function_forms import stack
 
         results = []
         for v, row in zip(variables, rows):
             if row:
                 results.append(stack(row, axis=0).reshape(out.shape + v.shape))
             else:
-                results.append(Tensor._from_op(np.zeros(out.shape + v.shape, v.dtype), None))
+                results.append(wrap(np.zeros(out.shape + v.shape, v.dtype)))
         if isinstance(argnums, (int, np.integer)):
             return results[0]
         return tuple(results)

@@ -1,9 +1,12 @@
-"""The autodiff engine: graph records (:mod:`.node`), recording (:mod:`.apply`) and
+"""The autodiff engine: graph records (:mod:`.node`), primitives and recording
+(:mod:`.primitive`), composite scopes (:mod:`.scope`), graph walks (:mod:`.graph`) and
 reverse-mode traversal (:mod:`.backward`). It knows nothing about any particular operation."""
 
-from chainrule.autodiff.apply import apply, composite, current_scope, scope
-from chainrule.autodiff.backward import backward, reaches_leaf
-from chainrule.autodiff.node import Node, Primitive, Traced, raw
+from chainrule.autodiff.backward import backward
+from chainrule.autodiff.graph import consumer_counts, producers, reaches_leaf, topological_order
+from chainrule.autodiff.node import Node, Traced, raw, wrap_result
+from chainrule.autodiff.primitive import Primitive, apply, check_broadcast
+from chainrule.autodiff.scope import composite, scope
 
 __all__ = [
     "Node",
@@ -11,9 +14,13 @@ __all__ = [
     "Traced",
     "apply",
     "backward",
+    "check_broadcast",
     "composite",
-    "current_scope",
+    "consumer_counts",
+    "producers",
     "raw",
     "reaches_leaf",
     "scope",
+    "topological_order",
+    "wrap_result",
 ]

@@ -5,9 +5,12 @@ For a scalar loss L and a node ``out = f(x₁, …, xₙ)``, every input receive
     ∂L/∂xᵢ = (∂L/∂out) · ∂out/∂xᵢ
 
 and an input used by several nodes sums what it receives from each (fan-out in the
-forward pass is fan-in here). Nodes are visited in an order where a node runs only after
-every node that consumes its output, found without recursion (Kahn's algorithm), so a
-chain of a million operations backpropagates like a chain of ten.
+forward pass is fan-in here). Nodes run in the order of :mod:`chainrule.autodiff.graph`:
+a node only after every node that consumes its output.
+
+One loop serves both kinds of pass. In a first-order pass the rules see the raw arrays
+saved at record time and nothing is recorded; with ``create_graph`` they see Traced
+values, so what they compute is itself recorded and can be differentiated again.
 """
 
 from __future__ import annotations
@@ -18,59 +21,8 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import STATE
-from chainrule.autodiff.node import Node, Traced
-
-_FREED = (
-    "backward: the graph was freed by an earlier backward(); "
-    "pass retain_graph=True to the first backward() to backward through it twice"
-)
-
-
-def _consumer_counts(root: Node) -> dict[Node, int]:
-    """For each node reachable from ``root``, how many reachable nodes consume it."""
-    counts = {root: 0}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        inputs = node.inputs
-        if inputs is None:
-            raise RuntimeError(_FREED)
-        for x, need in zip(inputs, node.needs):
-            if not need:
-                continue
-            parent = x._node
-            if parent is None:
-                continue
-            if parent in counts:
-                counts[parent] += 1
-            else:
-                counts[parent] = 1
-                stack.append(parent)
-    return counts
-
-
-def _accumulate_leaf(leaf: Traced, g: Any, create_graph: bool, fresh: bool = False) -> None:
-    """Add ``g`` into ``leaf.grad`` (gradients accumulate across backward calls).
-
-    ``fresh`` says that a rule of the op table computed ``g`` for this input alone (it is
-    not the incoming gradient passed through); if it is also a base array of the leaf's
-    dtype, nothing else can hold it, so it becomes ``.grad`` without a copy.
-    """
-    if create_graph:
-        if not isinstance(g, Traced):
-            g = type(leaf)._from_op(np.asarray(g), None)
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-        return
-    if leaf.grad is None or leaf.grad.requires_grad:
-        if fresh and type(g) is np.ndarray and g.base is None and g.dtype == leaf.data.dtype:
-            data = g  # owned: no copy (W4 −2 full-size copies, W2 −1 per parameter)
-        else:
-            # A fresh array of the leaf's dtype: the rule may have returned a read-only view
-            # (broadcast_to) or an array shared with another input (add passes g to both).
-            data = np.array(g, dtype=leaf.data.dtype)
-        leaf.grad = type(leaf)._from_op(data, None) if leaf.grad is None else leaf.grad + data
-        return
-    np.add(leaf.grad.data, g, out=leaf.grad.data, casting="unsafe")
+from chainrule.autodiff.graph import consumer_counts
+from chainrule.autodiff.node import Node, Traced, wrap_result
 
 
 def backward(
@@ -91,95 +43,98 @@ def backward(
         targets: when given, return ∂L/∂target for each of these (``None`` where L does not
             depend on it) and leave every ``.grad`` untouched, like ``torch.autograd.grad``;
             when ``None``, accumulate into the ``.grad`` of every leaf that requires grad.
+
+    Raises:
+        RuntimeError: the graph was freed by an earlier ``backward()``.
     """
-    results: list | None = None
-    leaf_slots: dict[int, int] = {}
-    node_slots: dict[Node, int] = {}
-    if targets is not None:
-        results = [None] * len(targets)
-        for i, t in enumerate(targets):
-            if t is root:
-                results[i] = gradient
-            elif t._node is None:
-                leaf_slots[id(t)] = i
+    state = _Pass(root, gradient, create_graph, targets)
+    if root._node is not None:
+        previous_mode = STATE.grad_enabled
+        STATE.grad_enabled = create_graph
+        try:
+            state.run(retain_graph)
+        finally:
+            STATE.grad_enabled = previous_mode
+    elif root.requires_grad:
+        state.to_leaf(root, gradient, False)
+    return state.results
+
+
+class _Pass:
+    """One backward pass: the gradients waiting at nodes, how many consumers of each node
+    have yet to report, the nodes ready to run, and where leaf gradients go."""
+
+    __slots__ = ("root", "create_graph", "grads", "counts", "ready", "results", "leaf_slots",
+                 "node_slots")
+
+    def __init__(self, root: Traced, gradient: Any, create_graph: bool,
+                 targets: Sequence[Traced] | None) -> None:
+        self.root = root
+        self.create_graph = create_graph
+        self.results: list | None = None
+        self.leaf_slots: dict[int, int] = {}  # id(leaf) -> index in targets
+        self.node_slots: dict[Node, int] = {}  # an intermediate target's node -> index
+        if targets is not None:
+            self.results = [None] * len(targets)
+            for i, t in enumerate(targets):
+                if t is root:
+                    self.results[i] = gradient
+                elif t._node is None:
+                    self.leaf_slots[id(t)] = i
+                else:
+                    self.node_slots[t._node] = i
+        start = root._node
+        self.counts = {} if start is None else consumer_counts(start, "backward")
+        self.grads: dict[Node, Any] = {} if start is None else {start: gradient}
+        self.ready = [] if start is None else [start]
+
+    def run(self, retain_graph: bool) -> None:
+        """Run every node's rules once, from the root to the leaves."""
+        grads, counts, ready, node_slots = self.grads, self.counts, self.ready, self.node_slots
+        create_graph, like, to_leaf = self.create_graph, type(self.root), self.to_leaf
+        start = ready[0]
+        # The rules, their broadcasting undone and their results handed on, inline rather
+        # than through Primitive.input_grads: this loop runs for every node of every backward.
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node)
+            if node_slots and node in node_slots and node is not start:
+                self.results[node_slots[node]] = g  # type: ignore[index]
+            prim = node.prim
+            params = node.params
+            if create_graph:
+                inputs = node.inputs
+                out = wrap_result(like, node.out, node)
+                if not isinstance(g, Traced):
+                    g = wrap_result(like, g, None)
             else:
-                node_slots[t._node] = i
-
-    def deliver(leaf: Traced, g: Any, fresh: bool) -> None:
-        if results is None:
-            _accumulate_leaf(leaf, g, create_graph, fresh)
-            return
-        slot = leaf_slots.get(id(leaf))
-        if slot is not None:
-            results[slot] = g if results[slot] is None else results[slot] + g
-
-    start = root._node
-    if start is None:
-        if root.requires_grad and results is None:
-            _accumulate_leaf(root, gradient, create_graph)
-        return results
-    counts = _consumer_counts(start)
-    grads: dict[Node, Any] = {start: gradient}
-    ready = [start]
-    previous_mode = STATE.grad_enabled
-    STATE.grad_enabled = create_graph
-    try:
-        if create_graph or node_slots:
-            _run_general(start, root, grads, counts, ready, deliver, retain_graph, create_graph,
-                         node_slots, results)
-        else:
-            _run_arrays(grads, counts, ready, deliver, retain_graph)
-    finally:
-        STATE.grad_enabled = previous_mode
-    return results
-
-
-def _run_general(start: Node, root: Traced, grads: dict, counts: dict, ready: list,
-                 deliver: Any, retain_graph: bool, create_graph: bool, node_slots: dict,
-                 results: list | None) -> None:
-    """The backward loop with every option: recorded rules (``create_graph``) and gradients
-    collected for intermediate ``targets``."""
-    while ready:
-        node = ready.pop()
-        g = grads.pop(node)
-        if node_slots and node in node_slots and node is not start:
-            results[node_slots[node]] = g  # type: ignore[index]
-        if create_graph:
-            _propagate(node, g, root, grads, counts, ready, deliver)
-        else:
-            _propagate_arrays(node, g, grads, counts, ready, deliver)
-        if not retain_graph:
-            node.inputs = node.arrays = node.out = node.saved = None  # node.free(), inlined
-
-
-def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
-                retain_graph: bool) -> None:
-    """The first-order backward loop, the hot path of training: each node's rules run on
-    the raw arrays saved at record time, nothing is recorded, and each result is passed
-    on at once (the body of :func:`_propagate_arrays`, inlined: one call less per node)."""
-    while ready:
-        node = ready.pop()
-        g = grads.pop(node)
-        prim = node.prim
-        if prim.vjp_all is not None or isinstance(g, Traced):
-            _propagate_arrays(node, g, grads, counts, ready, deliver)
-        else:
-            if prim.prepare_g is not None:
-                g = prim.prepare_g(g)  # once for all the rules (matmul: W4 −1 n×n copy)
-            out, arrays, params, sum_to = node.out, node.arrays, node.params, prim.sum_to
-            if prim.saves:
-                params = {**params, "saved": node.saved}
-            for x, a, need, rule in zip(node.inputs, arrays, node.needs, prim.vjps):
+                inputs = node.arrays
+                out = node.out
+                if isinstance(g, Traced):  # a custom Function's backward returned a Tensor
+                    g = g.data
+                if prim.prepare_g is not None:
+                    g = prim.prepare_g(g)  # once for all the rules of the node
+                if prim.saves:
+                    params = {**params, "saved": node.saved}
+            if prim.vjp_all is None:
+                rules, computed, owned = prim.vjps, False, True
+            else:
+                rules = prim.vjp_all(g, out, inputs, params, node.needs)
+                computed, owned = True, False
+            sum_to = prim.sum_to
+            for x, a, need, rule in zip(node.inputs, inputs, node.needs, rules):  # type: ignore
                 if not need:
                     continue
-                # no **params for the common parameterless op: one dict copy less per rule
-                gx = rule(g, out, *arrays, **params) if params else rule(g, out, *arrays)
-                if sum_to is not None and getattr(gx, "shape", ()) != getattr(a, "shape", ()):
-                    gx = sum_to(gx, shape=getattr(a, "shape", ()))
-                # _distribute's body, inlined (it runs once per edge of every graph)
+                if computed:
+                    gx = rule
+                else:
+                    # no **params for the common parameterless op: one dict copy less
+                    gx = rule(g, out, *inputs, **params) if params else rule(g, out, *inputs)
+                    if sum_to is not None and getattr(gx, "shape", ()) != getattr(a, "shape", ()):
+                        gx = sum_to(gx, shape=getattr(a, "shape", ()))
                 parent = x._node
                 if parent is None:
-                    deliver(x, gx, gx is not g)
+                    to_leaf(x, gx, owned and gx is not g)
                     continue
                 held = grads.get(parent)
                 grads[parent] = gx if held is None else held + gx
@@ -187,81 +142,40 @@ def _run_arrays(grads: dict, counts: dict, ready: list, deliver: Any,
                 counts[parent] = left
                 if not left:
                     ready.append(parent)
-        if not retain_graph:
-            node.inputs = node.arrays = node.out = node.saved = None  # node.free(), inlined
+            if not retain_graph:
+                node.free()
+
+    def to_leaf(self, leaf: Traced, g: Any, fresh: bool) -> None:
+        """Hand a leaf its gradient: into the results when ``targets`` were given (an
+        untargeted leaf gets nothing), else accumulated into ``leaf.grad``."""
+        if self.results is None:
+            _accumulate(leaf, g, self.create_graph, fresh)
+            return
+        slot = self.leaf_slots.get(id(leaf))
+        if slot is not None:
+            held = self.results[slot]
+            self.results[slot] = g if held is None else held + g
 
 
-def _propagate(node: Node, g: Any, root: Traced, grads: dict, counts: dict, ready: list,
-               deliver: Any) -> None:
-    """Apply ``node``'s rules to ``g`` with ``create_graph``: the rules see Tensors, so what
-    they compute is recorded and can be differentiated; each input's share is passed on."""
-    prim = node.prim
-    out = type(root)._from_op(node.out, node)
-    if not isinstance(g, Traced):
-        g = type(root)._from_op(np.asarray(g), None)
-    args, needs = node.inputs, node.needs
-    if prim.vjp_all is not None:
-        input_grads = prim.vjp_all(g, out, args, node.params, needs)
-    else:
-        input_grads = prim.input_grads(g, out, args, node.params, needs)
-    _distribute(node, g, input_grads, grads, counts, ready, deliver, prim.vjp_all is None)
+def _accumulate(leaf: Traced, g: Any, create_graph: bool, fresh: bool) -> None:
+    """Add ``g`` into ``leaf.grad`` (gradients accumulate across backward calls).
 
-
-def _distribute(node: Node, g: Any, input_grads: Any, grads: dict, counts: dict, ready: list,
-                deliver: Any, owned: bool) -> None:
-    """Hand each input its gradient: a leaf gets it delivered, a node sums it (fan-in) and
-    becomes ready when its last consumer has reported. ``owned``: the rules are the op
-    table's (custom ``vjp_all`` rules may return arrays they keep)."""
-    for x, need, gx in zip(node.inputs, node.needs, input_grads):  # type: ignore[arg-type]
-        if not need:
-            continue
-        parent = x._node
-        if parent is None:
-            deliver(x, gx, owned and gx is not g)
-            continue
-        held = grads.get(parent)
-        grads[parent] = gx if held is None else held + gx
-        left = counts[parent] - 1
-        counts[parent] = left
-        if not left:
-            ready.append(parent)
-
-
-def _propagate_arrays(node: Node, g: Any, grads: dict, counts: dict, ready: list,
-                      deliver: Any) -> None:
-    """Apply ``node``'s rules to ``g`` in a first-order pass: the same rules on the raw
-    arrays saved at record time, nothing recorded."""
-    prim = node.prim
-    if isinstance(g, Traced):
-        g = g.data
-    if prim.vjp_all is not None:
-        _distribute(node, g, prim.vjp_all(g, node.out, node.arrays, node.params, node.needs),
-                    grads, counts, ready, deliver, False)
+    ``fresh`` says that a rule of the op table computed ``g`` for this input alone (it is
+    not the incoming gradient passed through); if it is also a base array of the leaf's
+    dtype, nothing else can hold it, so it becomes ``.grad`` without a copy.
+    """
+    if create_graph:
+        if not isinstance(g, Traced):
+            g = wrap_result(type(leaf), np.asarray(g), None)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
-    if prim.prepare_g is not None:
-        g = prim.prepare_g(g)  # once for all the rules (matmul: W4 −1 n×n copy)
-    input_grads = prim.input_grads(g, node.out, node.arrays, node.params, node.needs)
-    _distribute(node, g, input_grads, grads, counts, ready, deliver, True)
-
-
-def reaches_leaf(root: Traced, exclude: Sequence[Traced]) -> bool:
-    """Whether the graph below ``root`` reaches a leaf that requires grad, other than the
-    ``exclude``d ones (used to decide whether a transform's result must stay differentiable)."""
-    skip = {id(t) for t in exclude}
-    if root._node is None:
-        return root.requires_grad and id(root) not in skip
-    seen = {root._node}
-    stack = [root._node]
-    while stack:
-        node = stack.pop()
-        for x, need in zip(node.inputs or (), node.needs):
-            if not need:
-                continue
-            parent = x._node
-            if parent is None:
-                if id(x) not in skip:
-                    return True
-            elif parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return False
+    if leaf.grad is None or leaf.grad.requires_grad:
+        if fresh and type(g) is np.ndarray and g.base is None and g.dtype == leaf.data.dtype:
+            data = g  # owned by nobody else: no copy
+        else:
+            # A fresh array of the leaf's dtype: the rule may have returned a read-only view
+            # (broadcast_to) or an array shared with another input (add passes g to both).
+            data = np.array(g, dtype=leaf.data.dtype)
+        leaf.grad = wrap_result(type(leaf), data, None) if leaf.grad is None else leaf.grad + data
+        return
+    np.add(leaf.grad.data, g, out=leaf.grad.data, casting="unsafe")

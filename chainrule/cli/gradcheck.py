@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from chainrule.checking.op_table import Row, check_op_table
 from chainrule.cli._args import positive_float
-from chainrule.opcheck import Row, check_op_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

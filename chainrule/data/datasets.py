@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import get_default_dtype
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, wrap
 
 # name -> (scikit-learn loader, is classification)
 _SKLEARN: dict[str, tuple[str, bool]] = {
@@ -33,7 +33,7 @@ Split = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
 def _wrap(array: np.ndarray) -> Tensor:
-    return Tensor._from_op(np.ascontiguousarray(array), None)  # type: ignore[return-value]
+    return wrap(np.ascontiguousarray(array))  # type: ignore[return-value]
 
 
 def _seed_linear() -> Split:

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import default_generator
+from chainrule._convert import to_array
 from chainrule.autodiff import Traced
 from chainrule.errors import shape_str
-from chainrule.tensor import Tensor, to_array
+from chainrule.tensor import Tensor, wrap
 
 
 def _as_tensor(value: Any) -> Tensor:
@@ -24,8 +25,8 @@ def _as_tensor(value: Any) -> Tensor:
     if isinstance(value, Traced):
         return value  # type: ignore[return-value]
     if isinstance(value, np.ndarray):
-        return Tensor._from_op(value, None)  # type: ignore[return-value]
-    return Tensor._from_op(to_array(value, op="TensorDataset"), None)  # type: ignore[return-value]
+        return wrap(value)  # type: ignore[return-value]
+    return wrap(to_array(value, op="TensorDataset"))  # type: ignore[return-value]
 
 
 class TensorDataset:
@@ -73,7 +74,7 @@ class TensorDataset:
     def gather(self, indices: Any) -> tuple[Tensor, ...]:
         """The samples at ``indices`` in one fancy-indexing step per tensor (no graph)."""
         return tuple(
-            Tensor._from_op(t.data[indices], None) for t in self.tensors  # type: ignore[misc]
+            wrap(t.data[indices]) for t in self.tensors  # type: ignore[misc]
         )
 
     def __repr__(self) -> str:
@@ -87,7 +88,7 @@ def _collate(samples: list[Any]) -> Any:
     if isinstance(first, (tuple, list)):
         return tuple(_collate([s[k] for s in samples]) for k in range(len(first)))
     arrays = [s.data if isinstance(s, Traced) else np.asarray(s) for s in samples]
-    return Tensor._from_op(np.stack(arrays), None)
+    return wrap(np.stack(arrays))
 
 
 def _check_flag(name: str, value: Any) -> bool:

@@ -21,7 +21,7 @@ from chainrule.autodiff import Traced, apply, composite, raw
 from chainrule.creation import as_tensor
 from chainrule.errors import shape_str
 from chainrule.nn.module import Module
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, wrap
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -72,7 +72,7 @@ def _pair(op: str, input: Any, target: Any, reduction: str) -> tuple[Tensor, Ten
             f"(reshape one of them, e.g. target.reshape{shape_str(input.shape)})"
         )
     if target.dtype.kind != "f":
-        target = Tensor._from_op(target.data.astype(input.dtype), None)
+        target = wrap(target.data.astype(input.dtype))
     return input, target
 
 

@@ -17,9 +17,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule._config import STATE
+from chainrule._convert import to_array
 from chainrule.autodiff import Traced, scope
 from chainrule.errors import shape_str
-from chainrule.tensor import Tensor, to_array
+from chainrule.tensor import Tensor, wrap
 
 
 class Parameter(Tensor):
@@ -272,7 +273,7 @@ class Module:
             if set_to_none or param.grad is None:
                 param.grad = None
             else:
-                param.grad = Tensor._from_op(np.zeros_like(param.data), None)
+                param.grad = wrap(np.zeros_like(param.data))
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> OrderedDict[str, Tensor]:
@@ -287,7 +288,7 @@ class Module:
             for name, param in module._parameters.items():
                 if param is not None:
                     key = f"{module_name}.{name}" if module_name else name
-                    state[key] = Tensor._from_op(param.data.copy(), None)
+                    state[key] = wrap(param.data.copy())
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True

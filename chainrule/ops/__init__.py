@@ -1,12 +1,16 @@
-"""The op table: every primitive, declared once with its forward function, derivative
-rule, formula and check, and the composites built from them.
+"""The op table: every operation, declared once with all its facets (see
+:mod:`chainrule.ops._table`).
 
-``OP_TABLE`` maps each primitive's name to its :class:`~chainrule.autodiff.Primitive`;
-``COMPOSITES`` maps each composite's name to its function. The gradient tests, the CLI's
-``gradcheck``, ``explain`` and ``draw_graph`` all read these two tables.
+``RECORDS`` maps every operation's name to its :class:`~chainrule.ops._table.OpRecord`, in
+declaration order. ``OP_TABLE`` holds the primitives (name → Primitive) and
+``COMPOSITES`` the operations built from them (name → function). The gradient tests, the
+CLI's ``gradcheck``, ``explain``, ``draw_graph``, ``cr.conventions()``, the Tensor
+methods and the ``cr.`` function forms all read these tables.
 """
 
 from chainrule.autodiff import Primitive
+from chainrule.ops._table import RECORDS, Convention, Exposure, OpRecord, Sample
+from chainrule.ops.broadcasting import broadcast_to, sum_to
 from chainrule.ops.composites import (
     expand,
     log_softmax,
@@ -46,42 +50,22 @@ from chainrule.ops.elementwise import (
 )
 from chainrule.ops.linalg import linear, matmul
 from chainrule.ops.losses import softmax_cross_entropy
-from chainrule.ops.reductions import max, min, sum
-from chainrule.ops.shape import (
-    broadcast_to,
-    cast,
-    concatenate,
-    getitem,
-    reshape,
-    scatter_add,
-    sum_to,
-    transpose,
-)
+from chainrule.ops.reductions import max, min, sum  # noqa: I001 - after shape, which it uses
+from chainrule.ops.shape import cast, concatenate, getitem, reshape, scatter_add, transpose
 
 OP_TABLE: dict[str, Primitive] = {
-    prim.name: prim
-    for prim in (
-        add, sub, mul, div, neg, pow, abs, exp, log, log1p, sqrt, sin, cos, tanh, sigmoid,
-        relu, softplus, erf, maximum, minimum, where, clip,
-        sum, max, min,
-        matmul, linear, softmax_cross_entropy,
-        sum_to, broadcast_to, reshape, transpose, getitem, scatter_add, concatenate, cast,
-    )
+    name: record.primitive for name, record in RECORDS.items() if record.primitive is not None
 }
-
 COMPOSITES = {
-    func.__name__: func
-    for func in (
-        mean, var, std, logsumexp, log_softmax, softmax, squeeze, unsqueeze, swapaxes,
-        expand, stack,
-    )
+    name: record.composite for name, record in RECORDS.items() if record.composite is not None
 }
 
-__all__ = ["COMPOSITES", "OP_TABLE", *OP_TABLE, *COMPOSITES]
-
-from chainrule.autodiff.apply import check_broadcast as _check_broadcast  # noqa: E402
-
-
-def elementwise_check(op: str, *arrays: object) -> None:
-    """Raise the broadcasting error ``op`` would raise for these operands."""
-    _check_broadcast(op, list(arrays))
+__all__ = [
+    "COMPOSITES", "OP_TABLE", "RECORDS", "Convention", "Exposure", "OpRecord", "Sample",
+    "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "cos", "div", "erf", "exp",
+    "expand", "getitem", "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "neg", "pow", "relu", "reshape", "scatter_add",
+    "sigmoid", "sin", "softmax", "softmax_cross_entropy", "softplus", "sqrt", "squeeze",
+    "stack", "std", "sub", "sum", "sum_to", "swapaxes", "tanh", "transpose", "unsqueeze",
+    "var", "where",
+]

@@ -12,16 +12,27 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import composite, raw
+from chainrule._convert import shape_args
+from chainrule.autodiff import raw
 from chainrule.errors import shape_str
-from chainrule.ops._helpers import (
-    normalize_axis,
-    normalize_one_axis,
-    shape_of,
-)
+from chainrule.ops._axes import normalize_axis, normalize_one_axis, shape_of
+from chainrule.ops._samples import Draw, reduction_samples
+from chainrule.ops._table import Exposure, composite_op, sample
+from chainrule.ops.broadcasting import broadcast_to
 from chainrule.ops.elementwise import add, div, exp, log, mul, sqrt, sub, where
 from chainrule.ops.reductions import sum as reduce_sum
-from chainrule.ops.shape import broadcast_to, concatenate, reshape, transpose
+from chainrule.ops.shape import concatenate, reshape, transpose
+
+_draw = Draw("composites")
+
+
+def _method_sample(name: str) -> Any:
+    """A sample callable: the Tensor method ``name`` with the sample's parameters."""
+    return lambda x, **kw: getattr(x, name)(**kw)
+
+
+def _exposure(name: str, doc: str) -> Exposure:
+    return Exposure(method=name, function=name, doc=doc)
 
 
 def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
@@ -30,15 +41,20 @@ def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
     return int(np.prod([shape[a] for a in axis], dtype=np.int64))
 
 
-@composite("mean")
+@composite_op("mean", samples=reduction_samples(_method_sample("mean"), _draw.normal),
+              expose=_exposure("mean", "Mean over ``axis``."))
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     r"""Arithmetic mean :math:`\frac1n\sum_i x_i` over ``axis``; ∂/∂xᵢ = 1/n."""
     axis = normalize_axis(axis, len(shape_of(x)), "mean")
     n = _count(shape_of(x), axis)
-    return div(reduce_sum(x, axis=axis, keepdims=keepdims), n)
+    return div(reduce_sum(x, axis=axis, keepdims=bool(keepdims)), n)
 
 
-@composite("var")
+@composite_op("var", samples=[
+    *reduction_samples(_method_sample("var"), _draw.normal, zero_d=False),
+    sample("ddof=1_axis=1", _method_sample("var"), [_draw.normal(3, 4)],
+           axis=1, ddof=1, keepdims=False),
+], expose=_exposure("var", "Variance over ``axis`` (ddof=0 by default, as NumPy)."))
 def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     r"""Variance :math:`\frac{1}{n-\mathrm{ddof}}\sum_i (x_i-\bar x)^2` (NumPy's ``ddof=0``).
 
@@ -47,10 +63,14 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     axis = normalize_axis(axis, len(shape_of(x)), "var")
     n = _count(shape_of(x), axis)
     centred = sub(x, mean(x, axis=axis, keepdims=True))
-    return div(reduce_sum(mul(centred, centred), axis=axis, keepdims=keepdims), n - ddof)
+    return div(reduce_sum(mul(centred, centred), axis=axis, keepdims=bool(keepdims)), n - ddof)
 
 
-@composite("std")
+@composite_op("std", samples=[
+    *reduction_samples(_method_sample("std"), _draw.normal, zero_d=False),
+    sample("ddof=1_all", _method_sample("std"), [_draw.normal(3, 4)],
+           axis=None, ddof=1, keepdims=False),
+], expose=_exposure("std", "Standard deviation over ``axis`` (ddof=0 by default)."))
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     r"""Standard deviation :math:`\sqrt{\mathrm{var}(x)}`.
 
@@ -63,6 +83,7 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     gradient 0) nor overflow (float32 std([1e20, −1e20]) would be inf).
     """
     axes = normalize_axis(axis, len(shape_of(x)), "std")
+    keepdims = bool(keepdims)
     scale = _spread_scale(x, axes)
     if scale is None:
         return _root_of_var(x, axes, ddof, keepdims)
@@ -106,7 +127,9 @@ def _max_shift(x: Any, axis: tuple[int, ...] | None) -> np.ndarray:
     return np.where(np.isfinite(shift), shift, 0)  # all −∞ (or ±∞) slices: no shift
 
 
-@composite("logsumexp")
+@composite_op("logsumexp",
+              samples=reduction_samples(_method_sample("logsumexp"), _draw.normal),
+              expose=_exposure("logsumexp", "log Σ exp(x) over ``axis``, shifted by the max."))
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     r"""Stable :math:`\log\sum_i e^{x_i} = m + \log\sum_i e^{x_i - m}`, m = max(x).
 
@@ -118,13 +141,25 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     with np.errstate(over="ignore"):  # x − m < −finfo.max is −inf, and e^(−inf) = 0 is right
         shifted = sub(x, shift)
     total = add(log(reduce_sum(exp(shifted), axis=axis, keepdims=True)), shift)
+    keepdims = bool(keepdims)
     if keepdims:
         return total
     reduced = tuple(n for i, n in enumerate(shape_of(x)) if axis is not None and i not in axis)
     return reshape(total, shape=reduced)
 
 
-@composite("log_softmax")
+def _softmax_samples(name: str) -> list[Any]:
+    fn = _method_sample(name)
+    return [
+        sample("axis=-1", fn, [_draw.normal(3, 4)], axis=-1),
+        sample("axis=0", fn, [_draw.normal(3, 4)], axis=0),
+        sample("axis=1_of_3d", fn, [_draw.normal(2, 3, 2)], axis=1),
+        sample("large_spread", fn, [np.array([[-30.0, 0.0, 2.0, 25.0]])], axis=-1),
+    ]
+
+
+@composite_op("log_softmax", samples=_softmax_samples("log_softmax"),
+              expose=_exposure("log_softmax", "x − logsumexp(x) along ``axis``."))
 def log_softmax(x: Any, axis: int = -1) -> Any:
     r""":math:`\log\mathrm{softmax}(x)_i = (x_i - m) - \log\sum_j e^{x_j - m}`, m = max(x).
 
@@ -139,7 +174,8 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     return sub(shifted, log(reduce_sum(exp(shifted), axis=(axis,), keepdims=True)))
 
 
-@composite("softmax")
+@composite_op("softmax", samples=_softmax_samples("softmax"),
+              expose=_exposure("softmax", "exp(x)/Σexp(x) along ``axis``."))
 def softmax(x: Any, axis: int = -1) -> Any:
     r""":math:`\mathrm{softmax}(x)_i = e^{x_i}/\sum_j e^{x_j}`, computed as exp(log_softmax(x)).
 
@@ -149,6 +185,11 @@ def softmax(x: Any, axis: int = -1) -> Any:
     return exp(log_softmax(x, axis=axis))
 
 
+@composite_op("squeeze", scoped=False, samples=[
+    sample(f"axis={axis}" if axis is not None else "all", lambda x, axis: x.squeeze(axis),
+           [_draw.normal(1, 3, 1)], axis=axis)
+    for axis in (None, 0, -1, (0, 2))
+], expose=_exposure("squeeze", "Remove axes of length one."))
 def squeeze(x: Any, axis: Any = None) -> Any:
     """Remove axes of length one (all of them when ``axis`` is None)."""
     shape = shape_of(x)
@@ -164,6 +205,12 @@ def squeeze(x: Any, axis: Any = None) -> Any:
     return reshape(x, shape=tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
+@composite_op("unsqueeze", scoped=False, samples=[
+    sample("axis=0", lambda x, axis: x.unsqueeze(axis), [_draw.normal(2, 3)], axis=0),
+    sample("axis=-1", lambda x, axis: x.unsqueeze(axis), [_draw.normal(2, 3)], axis=-1),
+    sample("axis=1", lambda x, axis: x.unsqueeze(axis), [_draw.normal(2, 3)], axis=1),
+    sample("0-d", lambda x, axis: x.unsqueeze(axis), [_draw.normal()], axis=0),
+], expose=_exposure("unsqueeze", "Insert an axis of length one."))
 def unsqueeze(x: Any, axis: int) -> Any:
     """Insert an axis of length one at position ``axis`` (−ndim−1 ≤ axis ≤ ndim)."""
     shape = shape_of(x)
@@ -171,6 +218,12 @@ def unsqueeze(x: Any, axis: int) -> Any:
     return reshape(x, shape=shape[:axis] + (1,) + shape[axis:])
 
 
+@composite_op("swapaxes", scoped=False, samples=[
+    sample("0,2", lambda x, axis1, axis2: x.swapaxes(axis1, axis2), [_draw.normal(2, 3, 4)],
+           axis1=0, axis2=2),
+    sample("-1,0", lambda x, axis1, axis2: x.swapaxes(axis1, axis2), [_draw.normal(2, 3)],
+           axis1=-1, axis2=0),
+], expose=_exposure("swapaxes", "Exchange two axes."))
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     """Exchange two axes (NumPy's ``swapaxes``)."""
     ndim = len(shape_of(x))
@@ -181,6 +234,21 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     return transpose(x, axes=tuple(axes))
 
 
+def _expand_form(x: Any, *shape: Any) -> Any:
+    """A broadcasting view of ``shape`` (``-1`` keeps an axis); ``expand(shape)`` too."""
+    return expand(x, shape_args("expand", shape))
+
+
+def _expand_sample(x: Any, shape: tuple[int, ...]) -> Any:
+    return x.expand(*shape)
+
+
+@composite_op("expand", scoped=False, samples=[
+    sample("(3,1)->(2,3,4)", _expand_sample, [_draw.normal(3, 1)], shape=(2, 3, 4)),
+    sample("(3,1)->(-1,4)", _expand_sample, [_draw.normal(3, 1)], shape=(-1, 4)),
+    sample("0-d->(2,2)", _expand_sample, [_draw.normal()], shape=(2, 2)),
+], expose=Exposure(form=_expand_form, method="expand", function="expand",
+                   doc="Broadcast to a shape without copying."))
 def expand(x: Any, shape: Sequence[int]) -> Any:
     """Broadcast to ``shape`` without copying; ``-1`` keeps that axis's size (PyTorch)."""
     shape = tuple(int(n) for n in shape)
@@ -192,8 +260,20 @@ def expand(x: Any, shape: Sequence[int]) -> Any:
     return broadcast_to(x, shape=resolved)
 
 
+def _stack_sample(*xs: Any, axis: int) -> Any:
+    return stack(xs, axis=axis)
+
+
+@composite_op("stack", scoped=False, samples=[
+    sample("axis=0", _stack_sample, [_draw.normal(2, 3), _draw.normal(2, 3)], axis=0),
+    sample("axis=-1", _stack_sample, [_draw.normal(2, 3), _draw.normal(2, 3),
+                                      _draw.normal(2, 3)], axis=-1),
+    sample("0-d", _stack_sample, [_draw.normal(), _draw.normal()], axis=0),
+], expose=Exposure(function="stack", operands="sequence"))
 def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
     """Join tensors of one shape along a new axis."""
+    if not tensors:
+        raise ValueError("stack: expected at least one tensor")
     shapes = {shape_of(t) for t in tensors}
     if len(shapes) > 1:
         described = ", ".join(shape_str(s) for s in sorted(shapes))

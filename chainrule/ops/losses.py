@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import Primitive, raw
+from chainrule.autodiff import raw
 from chainrule.errors import shape_str
-from chainrule.ops._helpers import shape_of
+from chainrule.ops._axes import shape_of
+from chainrule.ops._samples import Draw
+from chainrule.ops._table import Exposure, primitive, sample
 from chainrule.ops.elementwise import div, exp, mul, sub
 from chainrule.ops.reductions import sum as reduce_sum
 
@@ -29,7 +31,7 @@ def _row_shift(x: np.ndarray) -> tuple[np.ndarray, bool]:
     """Each row's max (kept as a column), 0 for rows whose max is not finite (as
     ``log_softmax``): subtracting it keeps every exponent ≤ 0. Also whether every max was
     finite: then nothing below can overflow or meet ∞ − ∞, and no ``np.errstate`` is
-    needed (entering one costs about as much as a small ufunc, W5)."""
+    needed (entering one costs about as much as a small ufunc)."""
     shift = np.maximum.reduce(x, axis=1, keepdims=True)  # x.max less its Python wrapper
     # one reduction decides: a sum of finite maxima is finite (unless it overflows, which
     # only sends a finite case down the slower, equally correct path)
@@ -44,7 +46,7 @@ def _softmax_cross_entropy(x: Any, target: np.ndarray) -> tuple[Any, Any]:
     e^(x−m) and its row sums: the softmax is their quotient (``None`` when a row holds ±inf,
     and the rule recomputes)."""
     shift, finite = _row_shift(x)
-    # np.add.reduce is what np.sum runs, less its Python wrapper (≈10k instructions each)
+    # np.add.reduce is what np.sum runs, less its Python wrapper
     if finite:
         shifted = x - shift
         e = np.exp(shifted)
@@ -83,7 +85,7 @@ def _softmax_cross_entropy_vjp(g: Any, out: Any, x: Any, target: np.ndarray,
         # place; subtracting a boolean one-hot subtracts exactly 1 or 0, as the float
         # one-hot below does. The forward's e^(x−m) and row sums (``saved``) spare the
         # softmax's recomputation. Same bits as the primitive form, which the recorded
-        # (create_graph) pass uses; W5's rule 118k -> 45k instructions.
+        # (create_graph) pass uses.
         p = _softmax_array(x) if saved is None else np.divide(*saved)
         p -= target[:, None] == np.arange(c)  # the one-hot as a comparison, not a scatter
         p *= np.divide(g, n)  # div(g, n)'s forward for a Python divisor
@@ -112,13 +114,25 @@ def _softmax_array(x: np.ndarray) -> np.ndarray:
     return e
 
 
+_draw = Draw("losses")
+
+
+def _sce_sample(x: Any, target: np.ndarray) -> Any:
+    return softmax_cross_entropy(x, target=target)
+
+
 # fused: one node instead of about a dozen (log_softmax's five, pick, negate, scale, sum,
-# divide); measured with the fused linear, see chainrule/ops/linalg.py
-softmax_cross_entropy = Primitive(
+# divide)
+softmax_cross_entropy = primitive(
     "softmax_cross_entropy",
     _softmax_cross_entropy,
     [_softmax_cross_entropy_vjp],
     formula="∂L/∂xᵢ꜀ = (softmax(xᵢ)꜀ − [c = yᵢ])·g/N",
     check=_check_softmax_cross_entropy,
     saves=True,
+    samples=[
+        sample("(4,3)", _sce_sample, [_draw.normal(4, 3)], target=np.array([0, 2, 1, 2])),
+        sample("large_logits", _sce_sample, [_draw.normal(2, 5) * 30.0], target=np.array([4, 0])),
+    ],
+    expose=Exposure(internal="F.cross_entropy's common case"),
 )

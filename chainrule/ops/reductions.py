@@ -1,8 +1,8 @@
 r"""Reductions: ``sum``, and ``max``/``min`` with ties splitting the gradient evenly.
 
 A reduction's gradient is the incoming gradient copied back over the reduced axes:
-∂(Σᵢ xᵢ)/∂xⱼ = 1, so every summed element receives g. ``axis`` is already normalised to
-a sorted tuple (or ``None``) by the caller.
+∂(Σᵢ xᵢ)/∂xⱼ = 1, so every summed element receives g. The forms normalise ``axis`` to a
+sorted tuple (or ``None``) before the primitive sees it.
 """
 
 from __future__ import annotations
@@ -11,10 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import Primitive, raw
-from chainrule.ops._helpers import keepdims_shape, shape_of
+from chainrule.autodiff import apply, raw
+from chainrule.ops._axes import keepdims_shape, normalize_axis, shape_of
+from chainrule.ops._samples import Draw, reduction_samples
+from chainrule.ops._table import Convention, Exposure, primitive
+from chainrule.ops.broadcasting import broadcast_to
 from chainrule.ops.elementwise import mul
-from chainrule.ops.shape import broadcast_to, reshape
+from chainrule.ops.shape import reshape
+
+_draw = Draw("reductions")
 
 
 def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
@@ -24,13 +29,29 @@ def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) ->
     return broadcast_to(g, shape=shape)
 
 
-sum = Primitive(  # noqa: A001 - the API name
-    "sum",
-    # add.reduce is what np.sum runs, without its Python wrapper (W1 −2 µs per sum)
-    lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
+def _params(x: Any, axis: Any, keepdims: Any, op: str) -> dict[str, Any]:
+    """A reduction's parameters: ``axis`` as a sorted tuple of non-negative axes (or None)."""
+    axis = None if axis is None else normalize_axis(axis, x.data.ndim, op)
+    return {"axis": axis, "keepdims": bool(keepdims)}
+
+
+def _reduce_sample(name: str) -> Any:
+    return lambda x, **kw: getattr(x, name)(**kw)
+
+
+def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    # add.reduce is what np.sum runs, without its Python wrapper
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+
+
+sum = primitive(  # noqa: A001 - the API name
+    "sum", _sum,
     [lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, shape_of(x), axis, keepdims)],
     formula="∂(Σᵢ xᵢ)/∂xⱼ = 1",
-    linear=True,
+    samples=reduction_samples(_reduce_sample("sum"), _draw.normal),
+    expose=Exposure(form=lambda x, axis=None, keepdims=False: apply(
+        sum, (x,), _params(x, axis, keepdims, "sum")),
+        method="sum", function="sum", doc="Sum over ``axis`` (all axes when None)."),
 )
 
 
@@ -56,18 +77,39 @@ def _check_nonempty(name: str) -> Any:
     return check
 
 
-max = Primitive(  # noqa: A001 - the API name
+max = primitive(  # noqa: A001 - the API name
     "max",
     lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
     [_extremum_vjp],
     formula="∂max(x)/∂xⱼ = 1/k for the k elements equal to the max, else 0",
     check=_check_nonempty("max"),
+    samples=reduction_samples(_reduce_sample("max"), _draw.distinct),
+    expose=Exposure(form=lambda x, axis=None, keepdims=False: apply(
+        max, (x,), _params(x, axis, keepdims, "max")),
+        method="max", function="max",
+        doc="Maximum over ``axis``; ties split the gradient evenly."),
+    conventions=[Convention(
+        "max ties", "∂max(x)/∂xⱼ = 1/k for each of k tied maxima", 0.5,
+        "symmetric in the tied elements (value shown for k = 2); PyTorch's amax and "
+        "full-reduction max agree, while max(dim) picks one index",
+        "test_max_reduction_splits_ties_evenly",
+    )],
 )
 
-min = Primitive(  # noqa: A001 - the API name
+min = primitive(  # noqa: A001 - the API name
     "min",
     lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
     [_extremum_vjp],
     formula="∂min(x)/∂xⱼ = 1/k for the k elements equal to the min, else 0",
     check=_check_nonempty("min"),
+    samples=reduction_samples(_reduce_sample("min"), _draw.distinct),
+    expose=Exposure(form=lambda x, axis=None, keepdims=False: apply(
+        min, (x,), _params(x, axis, keepdims, "min")),
+        method="min", function="min",
+        doc="Minimum over ``axis``; ties split the gradient evenly."),
+    conventions=[Convention(
+        "min ties", "∂min(x)/∂xⱼ = 1/k for each of k tied minima", 0.5,
+        "as for max (value shown for k = 2); PyTorch's amin agrees",
+        "test_min_reduction_splits_ties_evenly",
+    )],
 )

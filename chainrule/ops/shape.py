@@ -1,100 +1,22 @@
-r"""Shape primitives: they move, copy or sum elements without changing their values, so
-each is linear and its vector-Jacobian product is its adjoint (sum ↔ broadcast,
-reshape ↔ reshape back, transpose ↔ inverse transpose, getitem ↔ scatter-add)."""
+r"""Shape primitives: they move, copy or pick elements without changing their values, so
+each is linear and its vector-Jacobian product is its adjoint (reshape ↔ reshape back,
+transpose ↔ inverse transpose, getitem ↔ scatter-add, concatenate ↔ slices, cast ↔ cast
+back). ``broadcast_to`` and ``sum_to`` are in :mod:`chainrule.ops.broadcasting`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import Primitive
+from chainrule._convert import as_dtype, index_parts, shape_args
 from chainrule.errors import shape_str
-from chainrule.ops._helpers import shape_of
+from chainrule.ops._axes import normalize_one_axis, shape_of
+from chainrule.ops._samples import Draw
+from chainrule.ops._table import Exposure, primitive, sample
 
-# ---------------------------------------------------------------- sum_to / broadcast_to
-
-
-def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
-    xshape = x.shape if type(x) is np.ndarray else np.shape(x)
-    if xshape == shape:
-        return x
-    lead = len(xshape) - len(shape)
-    if lead > 0 and xshape[lead:] == shape:
-        # only leading axes were added (a bias, a scalar): sum them away, no reshape
-        return np.add.reduce(x, axis=0 if lead == 1 else tuple(range(lead)))
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1
-    )
-    summed = np.add.reduce(x, axis=axes, keepdims=True)  # np.sum less its wrapper
-    return summed.reshape(shape) if lead else summed
-
-
-def _check_sum_to(x: Any, shape: tuple[int, ...]) -> None:
-    try:
-        ok = np.broadcast_shapes(tuple(shape), np.shape(x)) == np.shape(x)
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"sum_to: shape {shape_str(np.shape(x))} cannot be summed to {shape_str(shape)}"
-        )
-
-
-sum_to = Primitive(
-    "sum_to",
-    _sum_to,
-    [lambda g, out, x, shape: broadcast_to(g, shape=np.shape(x))],
-    formula="∂/∂x sum_to(x) = broadcast of the gradient back to x's shape",
-    check=_check_sum_to,
-    linear=True,
-)
-
-
-def _check_broadcast_to(x: Any, shape: tuple[int, ...]) -> None:
-    try:
-        np.broadcast_shapes(np.shape(x), tuple(shape))
-        ok = np.broadcast_shapes(np.shape(x), tuple(shape)) == tuple(shape)
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"expand: cannot broadcast a tensor of shape {shape_str(np.shape(x))} "
-            f"to shape {shape_str(shape)}"
-        )
-
-
-def _sum_to_shape_of(g: Any, out: Any, x: Any, shape: tuple[int, ...]) -> Any:
-    return sum_to(g, shape=shape_of(x))
-
-
-def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
-    """A read-only broadcast view, as ``np.broadcast_to``; a contiguous array's view is
-    built directly (stride 0 on the copied axes): 0.4 µs instead of 3 µs (W1, W3, W6)."""
-    if type(x) is np.ndarray and x.flags.c_contiguous and len(shape) >= x.ndim:
-        lead = len(shape) - x.ndim
-        strides = [0] * lead
-        for n, own, stride in zip(shape[lead:], x.shape, x.strides):
-            if own == n:
-                strides.append(stride)
-            elif own == 1:
-                strides.append(0)
-            else:
-                return np.broadcast_to(x, shape)  # not broadcastable: NumPy's error
-        view = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
-        view.flags.writeable = False
-        return view
-    return np.broadcast_to(x, shape)
-
-
-broadcast_to = Primitive(
-    "broadcast_to",
-    _broadcast_to,
-    [_sum_to_shape_of],
-    formula="∂/∂x broadcast_to(x) = sum of the gradient over the copied axes",
-    check=_check_broadcast_to,
-    linear=True,
-)
+_draw = Draw("shape")
 
 # ---------------------------------------------------------------- reshape / transpose
 
@@ -113,13 +35,28 @@ def _check_reshape(x: Any, shape: tuple[int, ...]) -> None:
         )
 
 
-reshape = Primitive(
+def _reshape_form(x: Any, *shape: Any) -> Any:
+    """The same elements in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+    return reshape(x, shape=shape_args("reshape", shape))
+
+
+def _reshape_sample(x: Any, shape: tuple[int, ...]) -> Any:
+    return x.reshape(*shape)
+
+
+reshape = primitive(
     "reshape",
     lambda x, shape: np.reshape(x, shape),
     [lambda g, out, x, shape: reshape(g, shape=shape_of(x))],
     formula="∂/∂x reshape(x) = the gradient reshaped back to x's shape",
     check=_check_reshape,
-    linear=True,
+    samples=[
+        sample("(2,3,4)->(6,-1)", _reshape_sample, [_draw.normal(2, 3, 4)], shape=(6, -1)),
+        sample("(2,3)->(-1,)", _reshape_sample, [_draw.normal(2, 3)], shape=(-1,)),
+        sample("0-d->(1,1)", _reshape_sample, [_draw.normal()], shape=(1, 1)),
+        sample("(1,)->()", _reshape_sample, [_draw.normal(1)], shape=()),
+    ],
+    expose=Exposure(form=_reshape_form, method="reshape", function="reshape"),
 )
 
 
@@ -138,13 +75,30 @@ def _transpose_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...] | None) -> An
     return transpose(g, axes=tuple(int(i) for i in np.argsort(axes)))
 
 
-transpose = Primitive(
+def _transpose_form(x: Any, *axes: Any) -> Any:
+    """Permute the axes like NumPy; with no arguments, reverse them."""
+    if not axes or (len(axes) == 1 and axes[0] is None):
+        return transpose(x, axes=None)
+    return transpose(x, axes=shape_args("transpose", axes))
+
+
+def _transpose_sample(x: Any, axes: tuple[int, ...]) -> Any:
+    return x.transpose(*axes)
+
+
+transpose = primitive(
     "transpose",
     lambda x, axes: np.transpose(x, axes),
     [_transpose_vjp],
     formula="∂/∂x transpose(x) = the gradient transposed back (inverse permutation)",
     check=_check_transpose,
-    linear=True,
+    samples=[
+        sample("reverse_3d", _transpose_sample, [_draw.normal(2, 3, 4)], axes=()),
+        sample("(1,0,2)", _transpose_sample, [_draw.normal(2, 3, 4)], axes=(1, 0, 2)),
+        sample("(2,0,1)", _transpose_sample, [_draw.normal(2, 3, 4)], axes=(2, 0, 1)),
+        sample("0-d", _transpose_sample, [_draw.normal()], axes=()),
+    ],
+    expose=Exposure(form=_transpose_form, method="transpose", function="transpose"),
 )
 
 # ---------------------------------------------------------------- indexing
@@ -157,7 +111,7 @@ def _has_advanced(index: Any) -> bool:
 
 def _getitem(x: Any, index: Any) -> Any:
     # NumPy's own indexing is the check: its error, in our words (no trial indexing of a
-    # scratch array of x's shape first; W5 indexes its 1437×64 training set every step)
+    # scratch array of x's shape first: a training loop indexes its data set every step)
     try:
         return x[index]
     except (IndexError, TypeError, ValueError) as exc:
@@ -173,26 +127,64 @@ def _scatter_add(g: Any, shape: tuple[int, ...], index: Any, dtype: Any) -> np.n
     return out
 
 
-getitem = Primitive(
+def _getitem_form(x: Any, index: Any) -> Any:
+    """``x[index]``: NumPy's basic and advanced indexing (integer arrays, boolean masks)."""
+    return getitem(x, index=index_parts(index))
+
+
+def _getitem_sample(x: Any, index: Any) -> Any:
+    return x[index]
+
+
+getitem = primitive(
     "getitem",
     _getitem,
-    [lambda g, out, x, index: scatter_add(g, shape=shape_of(x), index=index, dtype=raw_dtype(x))],
+    [lambda g, out, x, index: scatter_add(g, shape=shape_of(x), index=index, dtype=x.dtype)],
     formula="∂/∂x x[i] = the gradient scattered into zeros of x's shape (summed where i repeats)",
-    linear=True,
+    samples=[
+        sample("int", _getitem_sample, [_draw.normal(3, 4)], index=1),
+        sample("negative_int", _getitem_sample, [_draw.normal(3, 4)], index=-1),
+        sample("slices", _getitem_sample, [_draw.normal(3, 4)],
+               index=(slice(1, None), slice(None, None, 2))),
+        sample("ellipsis", _getitem_sample, [_draw.normal(2, 3, 4)], index=(Ellipsis, 0)),
+        sample("newaxis", _getitem_sample, [_draw.normal(3)], index=(None, slice(None))),
+        sample("0-d_empty_tuple", _getitem_sample, [_draw.normal()], index=()),
+        sample("repeated_int_array", _getitem_sample, [_draw.normal(3, 2)],
+               index=np.array([0, 2, 0, 0])),
+        sample("list_index", _getitem_sample, [_draw.normal(4)], index=[3, 1, 3]),
+        sample("int_array_pairs", _getitem_sample, [_draw.normal(3, 4)],
+               index=(np.array([0, 2, 0]), np.array([1, 3, 1]))),
+        sample("slice_and_array", _getitem_sample, [_draw.normal(3, 4)],
+               index=(slice(None), np.array([1, 1, 0]))),
+        sample("bool_mask", _getitem_sample, [_draw.normal(3, 4)], index=_draw.mask(3, 4)),
+        sample("bool_rows", _getitem_sample, [_draw.normal(3, 2)],
+               index=np.array([True, False, True])),
+    ],
+    expose=Exposure(form=_getitem_form, operators=("__getitem__",)),
 )
 
 
-def raw_dtype(x: Any) -> Any:
-    """The dtype of an array or Traced value."""
-    return x.dtype
+def _scatter_sample(g: Any, shape: Any, index: Any, dtype: Any) -> Any:
+    return scatter_add(g, shape=shape, index=index, dtype=dtype)
 
 
-scatter_add = Primitive(
+_F64 = np.dtype(np.float64)
+
+scatter_add = primitive(
     "scatter_add",
     _scatter_add,
     [lambda g, out, y, shape, index, dtype: getitem(g, index=index)],
     formula="∂/∂g scatter(g) = the gradient gathered at the same index",
-    linear=True,
+    samples=[
+        sample("repeated_int_array", _scatter_sample, [_draw.normal(4, 2)],
+               shape=(3, 2), index=np.array([0, 2, 0, 0]), dtype=_F64),
+        sample("slices", _scatter_sample, [_draw.normal(2, 2)],
+               shape=(3, 4), index=(slice(1, None), slice(None, None, 2)), dtype=_F64),
+        sample("bool_mask", _scatter_sample, [_draw.normal(5)], shape=(2, 4),
+               index=np.array([[True, False, True, True], [False, True, True, False]]),
+               dtype=_F64),
+    ],
+    expose=Exposure(internal="the gradient of indexing"),
 )
 
 # ---------------------------------------------------------------- concatenate / cast
@@ -227,19 +219,58 @@ def _concatenate_vjp(g: Any, out: Any, inputs: Any, params: dict, needs: Any) ->
     return grads
 
 
-concatenate = Primitive(
+def _concatenate_form(tensors: Sequence[Any], axis: int = 0) -> Any:
+    """Join tensors along an existing axis."""
+    items = list(tensors)
+    if not items:
+        raise ValueError("concatenate: expected at least one tensor")
+    ndim = items[0].ndim
+    if ndim == 0:
+        raise ValueError("concatenate: 0-d tensors cannot be concatenated (use cr.stack)")
+    for t in items[1:]:
+        if t.ndim != ndim:
+            raise ValueError(
+                f"concatenate: all tensors need the same ndim, got shapes "
+                f"{items[0].shape} and {t.shape}"
+            )
+    return concatenate(*items, axis=normalize_one_axis(axis, ndim, "concatenate"))
+
+
+def _concatenate_sample(*xs: Any, axis: int) -> Any:
+    return _concatenate_form(xs, axis=axis)
+
+
+concatenate = primitive(
     "concatenate",
     lambda *arrays, axis: np.concatenate(arrays, axis=axis),
     vjp_all=_concatenate_vjp,
     formula="∂/∂xₖ concatenate(x₁…xₙ) = the k-th slice of the gradient",
     check=_check_concatenate,
-    linear=True,
+    samples=[
+        sample("two_axis=0", _concatenate_sample, [_draw.normal(2, 3), _draw.normal(1, 3)],
+               axis=0),
+        sample("three_axis=-1", _concatenate_sample,
+               [_draw.normal(2, 1), _draw.normal(2, 3), _draw.normal(2, 2)], axis=-1),
+        sample("1-d", _concatenate_sample, [_draw.normal(3), _draw.normal(2)], axis=0),
+    ],
+    expose=Exposure(form=_concatenate_form, function="concatenate", operands="sequence"),
 )
 
-cast = Primitive(
+
+def _astype_form(x: Any, dtype: Any) -> Any:
+    """A copy converted to ``dtype``; differentiable between floating dtypes."""
+    return cast(x, dtype=as_dtype("astype", dtype))
+
+
+cast = primitive(
     "cast",
     lambda x, dtype: np.asarray(x).astype(dtype),
-    [lambda g, out, x, dtype: cast(g, dtype=raw_dtype(x))],
+    [lambda g, out, x, dtype: cast(g, dtype=x.dtype)],
     formula="∂/∂x cast(x) = 1 (the gradient cast back to x's dtype)",
-    linear=True,
+    samples=[
+        sample("float64->float64", lambda x, dtype: cast(x, dtype=dtype), [_draw.normal(2, 3)],
+               dtype=np.dtype(np.float64)),
+        sample("astype", lambda x, dtype: x.astype(dtype), [_draw.normal(3)], dtype="float64"),
+    ],
+    expose=Exposure(form=_astype_form, method="astype"),
 )

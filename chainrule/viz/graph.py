@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import Node, Traced
+from chainrule.autodiff import Node, Traced, topological_order
 
 _OP_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#dbe9f6"}
 _GROUP_STYLE = {"shape": "box3d", "style": "filled", "fillcolor": "#fde9c9"}
@@ -70,22 +70,11 @@ class _Graph:
         if root._node is None:
             self.leaves[id(root)] = root
             return
-        seen = {id(root._node)}
-        stack = [root._node]
-        while stack:  # explicit stack: deep graphs need no recursion
-            node = stack.pop()
-            if node.freed:
-                raise RuntimeError(
-                    "draw_graph: the graph was freed by an earlier backward(); call "
-                    "backward(retain_graph=True) to keep it, or draw before backward()"
-                )
+        for node in topological_order(root._node, "draw_graph", every_input=True):
             self.nodes.append(node)
             for i, value in enumerate(node.inputs or ()):
                 if isinstance(value, Traced) and value._node is not None:
                     self.edges.append((id(value._node), id(node)))
-                    if id(value._node) not in seen:
-                        seen.add(id(value._node))
-                        stack.append(value._node)
                 elif isinstance(value, Traced):
                     self.leaves[id(value)] = value
                     self.edges.append((f"l{id(value)}", id(node)))

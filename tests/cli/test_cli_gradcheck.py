@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from chainrule.checking.op_table import check_op_table
 from chainrule.cli.main import main
-from chainrule.opcheck import check_op_table
 
 
 def table_rows(out: str) -> dict[str, list[str]]:

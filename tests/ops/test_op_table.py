@@ -1,4 +1,5 @@
-"""Every op in the table, on every sample in ``chainrule.opcheck.SAMPLES``, is checked:
+"""Every op in the table, on every sample of its record (``chainrule.checking.op_table.SAMPLES``),
+is checked:
 
 * reverse mode against float64 central differences;
 * its value and gradient against PyTorch on the same inputs (and its float32 dtypes);
@@ -16,7 +17,7 @@ from torch_refs import TORCH_REFS
 
 import chainrule as cr
 from chainrule import ops
-from chainrule.opcheck import (
+from chainrule.checking.op_table import (
     SAMPLES,
     Sample,
     central_difference,
@@ -47,11 +48,44 @@ def _assert_close(analytic: list, numeric: list, atol: float = 1e-6, rtol: float
 
 
 def test_every_op_in_the_table_has_samples_and_a_torch_reference():
-    names = {*ops.OP_TABLE, *ops.COMPOSITES}
-    assert names - set(SAMPLES) == set(), "ops without samples in chainrule/opcheck.py"
+    names = set(ops.RECORDS)
+    assert names == {*ops.OP_TABLE, *ops.COMPOSITES}
+    assert names - set(SAMPLES) == set(), "ops without samples on their record in chainrule/ops/"
     assert names - set(TORCH_REFS) == set(), "ops without a torch reference in torch_refs.py"
     assert set(SAMPLES) - names == set(), "samples for names that are not in the op table"
     assert all(SAMPLES[name] for name in names)
+
+
+@pytest.mark.parametrize("name", list(ops.RECORDS))
+def test_every_record_has_every_facet_and_its_surface_exists(name):
+    record = ops.RECORDS[name]
+    assert record.samples and all(s.op == name for s in record.samples)
+    assert record.formula, "a record needs its derivative formula (or a composite's docstring)"
+    exposure = record.exposure
+    assert exposure.method or exposure.function or exposure.operators or exposure.internal
+    if exposure.internal:
+        assert not (exposure.method or exposure.function or exposure.operators)
+    if exposure.method:
+        assert callable(getattr(cr.Tensor, exposure.method))
+    for operator in exposure.operators:
+        assert operator in vars(cr.Tensor), f"Tensor.{operator} was not generated"
+    if exposure.function:
+        assert exposure.function in cr.__all__ and callable(getattr(cr, exposure.function))
+    for convention in record.conventions:
+        assert convention.op == name and convention in cr.conventions()
+
+
+def test_a_record_missing_a_facet_is_refused():
+    from chainrule.ops._table import Exposure, register, sample
+
+    one = [sample("x", lambda x: x, [np.ones(2)])]
+    with pytest.raises(ValueError, match="no samples"):
+        register("nameless", None, lambda x: x, [], Exposure(function="f"), [])
+    with pytest.raises(ValueError, match="neither exposed nor marked internal"):
+        register("nameless", None, lambda x: x, one, Exposure(), [])
+    with pytest.raises(ValueError, match="declared twice"):
+        register("add", None, lambda x: x, one, Exposure(function="f"), [])
+    assert "nameless" not in ops.RECORDS
 
 
 def test_samples_have_unique_readable_ids():
@@ -60,7 +94,7 @@ def test_samples_have_unique_readable_ids():
 
 def test_check_op_table_reports_every_op_as_passing():
     rows = check_op_table()
-    assert [row.op for row in rows] == [*ops.OP_TABLE, *ops.COMPOSITES]
+    assert [row.op for row in rows] == list(ops.RECORDS)
     failing = [row for row in rows if not row.passed]
     assert failing == []
     assert all(row.max_abs_err < 1e-6 for row in rows)
@@ -68,7 +102,7 @@ def test_check_op_table_reports_every_op_as_passing():
 
 def test_check_op_table_flags_a_wrong_derivative(monkeypatch):
     # x · stop_gradient(x) has the value x² but backpropagates only x, half of 2x
-    wrong = Sample("mul", lambda x: x * x.detach(), (np.array([0.5, 1.5, -2.0]),), {}, "wrong")
+    wrong = Sample("wrong", lambda x: x * x.detach(), (np.array([0.5, 1.5, -2.0]),), {}, "mul")
     monkeypatch.setitem(SAMPLES, "mul", [wrong])
     (row,) = check_op_table(["mul"])
     assert not row.passed

@@ -1,14 +1,12 @@
-"""Builders and checks shared by the op table: axis normalisation, broadcasting checks,
-and the elementwise builder that un-broadcasts every gradient in one place."""
+"""Shapes and axes as the op table's forms and rules read them: the shape of an array,
+a Traced value or a number, and user axes normalised to sorted non-negative tuples."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from chainrule.autodiff import Primitive
 
 
 def shape_of(value: Any) -> tuple[int, ...]:
@@ -69,27 +67,3 @@ def keepdims_shape(shape: Sequence[int], axis: tuple[int, ...] | None) -> tuple[
     if axis is None:
         return (1,) * len(shape)
     return tuple(1 if i in axis else n for i, n in enumerate(shape))
-
-
-def elementwise(
-    name: str,
-    forward: Callable[..., Any],
-    vjps: Sequence[Callable[..., Any] | None],
-    formula: str,
-    check: Callable[..., None] | None = None,
-) -> Primitive:
-    r"""Declare an elementwise primitive.
-
-    The rules are written for same-shaped arguments; the engine sums each gradient back
-    to its input's shape (``sum_to``), which is the whole of broadcasting's calculus: an
-    input copied along an axis receives the sum of the gradients of its copies. (Done in
-    the engine's loop, not by a wrapper around every rule: ≈0.3 µs per node, W3.)
-    The engine checks that the inputs broadcast together (every primitive with
-    ``sum_to``); ``check``, when given, runs after it (dtype rules NumPy would otherwise
-    enforce with its own message).
-    """
-    from chainrule.ops.shape import sum_to
-
-    broadcasts = len(vjps) > 1  # a unary op cannot broadcast
-    return Primitive(name, forward, vjps, formula=formula, check=check,
-                     sum_to=sum_to if broadcasts else None)

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import STATE, no_grad
+from chainrule._convert import to_array
 from chainrule.autodiff import Primitive, Traced, apply
 from chainrule.errors import shape_str
-from chainrule.tensor import Tensor, to_array
+from chainrule.tensor import Tensor, wrap
 
 
 class FunctionCtx:
@@ -121,11 +122,11 @@ class Function:
 
 def _as_output(cls: type, out: Any) -> Tensor:
     if isinstance(out, Tensor):
-        return Tensor._from_op(out.data, None)
+        return wrap(out.data)
     if isinstance(out, (tuple, list)):
         raise TypeError(f"{cls.__name__}.forward: returned a {type(out).__name__}; a Function "
                         "returns a single Tensor")
-    return Tensor._from_op(to_array(out, op=f"{cls.__name__}.forward"), None)
+    return wrap(to_array(out, op=f"{cls.__name__}.forward"))
 
 
 def _formula(cls: type) -> str:
@@ -139,8 +140,8 @@ def _rule(cls: type, ctx: FunctionCtx) -> Any:
 
     def vjp_all(g: Any, out: Any, inputs: Any, params: dict, needs: Any) -> list:
         graph = isinstance(g, Traced)  # create_graph: keep Tensors, the pass is recorded
-        g_tensor = g if graph else Tensor._from_op(np.asarray(g), None)
-        ctx._output = out if isinstance(out, Traced) else Tensor._from_op(np.asarray(out), None)
+        g_tensor = g if graph else wrap(np.asarray(g))
+        ctx._output = out if isinstance(out, Traced) else wrap(np.asarray(out))
         try:
             grads = cls.backward(ctx, g_tensor)
         finally:
@@ -170,5 +171,5 @@ def _checked_grad(cls: type, index: int, gi: Any, x: Any, graph: bool) -> Any:
             f"input {index} has shape {shape_str(shape)}; return ∂L/∂input with the input's shape"
         )
     if graph:
-        return gi if isinstance(gi, Traced) else Tensor._from_op(np.asarray(gi), None)
+        return gi if isinstance(gi, Traced) else wrap(np.asarray(gi))
     return gi.data if isinstance(gi, Traced) else np.asarray(gi)

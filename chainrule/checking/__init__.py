@@ -1,0 +1,1 @@
+"""Checking derivatives: the op table's self-check and the documented conventions."""
