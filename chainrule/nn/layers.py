@@ -99,8 +99,7 @@ class Linear(Module):
                 f"input of shape {shape_str(x.shape)} has {features}, "
                 f"expected {self.in_features}"
             )
-        # from the table directly: self.weight would fail the normal attribute lookup
-        # before Module.__getattr__ finds it (≈6k instructions each, W5)
+        # runs every forward: self.weight would miss normal lookup and fall back to __getattr__
         params = self._parameters
         return F.linear(x, params["weight"], params["bias"])
 
