@@ -26,6 +26,13 @@ LAYERS = [
 # Third-party modules and the lowest layer allowed to import them.
 FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "torch": None}
 
+# The same rule one level down, for a package whose submodules stack: package → {first part
+# of the submodule's name: rank}. A submodule imports only from its own rank or below, and
+# never from the package itself (its __init__ re-exports the top).
+SUBLAYERS = {
+    "nn": {"functional": 0, "init": 0, "module": 1, "layers": 2, "losses": 2},
+}
+
 
 def _layer(module: str) -> int | None:
     """Layer of ``chainrule.<module>``; None for the top-level package (re-exports only)."""
@@ -55,15 +62,24 @@ def _imports(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module != "chainrule":
-                names.append(node.module)
-                continue
-            for alias in node.names:  # `from chainrule import nn` names a submodule
-                is_module = (PACKAGE / alias.name).is_dir() or (
-                    PACKAGE / f"{alias.name}.py"
-                ).is_file()
-                names.append(f"chainrule.{alias.name}" if is_module else "chainrule")
+            names.extend(_from_import(node.module, [alias.name for alias in node.names]))
     return names
+
+
+def _from_import(module: str, aliases: list[str]) -> list[str]:
+    """``from chainrule import nn`` and ``from chainrule.nn import functional`` name the
+    submodule; any other name comes from the module (or package) itself."""
+    if module != "chainrule" and not module.startswith("chainrule."):
+        return [module]
+    folder = PACKAGE.joinpath(*module.split(".")[1:])
+    if not folder.is_dir():
+        return [module]
+    return [
+        f"{module}.{alias}"
+        if (folder / alias).is_dir() or (folder / f"{alias}.py").is_file()
+        else module
+        for alias in aliases
+    ]
 
 
 @pytest.mark.parametrize("module,path", _modules(), ids=[m or "chainrule" for m, _ in _modules()])
@@ -89,6 +105,42 @@ def test_imports_flow_one_way(module: str, path: Path) -> None:
                 f"chainrule.{module} (L{own}) imports {root}, allowed only from "
                 f"{'tests' if lowest is None else f'L{lowest} up'}"
             )
+
+
+def _sub_rank(package: str, module: str) -> int | None:
+    """Rank of ``chainrule.<module>`` inside ``chainrule.<package>``; None for the package."""
+    if module == package:
+        return None
+    head = module[len(package) + 1:].split(".")[0]
+    ranks = SUBLAYERS[package]
+    assert head in ranks, (
+        f"chainrule.{module} has no rank in SUBLAYERS[{package!r}] (tests/test_architecture.py)"
+    )
+    return ranks[head]
+
+
+_STACKED = [(m, p) for m, p in _modules() if m.split(".")[0] in SUBLAYERS]
+
+
+@pytest.mark.parametrize("module,path", _STACKED, ids=[m for m, _ in _STACKED])
+def test_imports_flow_one_way_inside_a_layer(module: str, path: Path) -> None:
+    package = module.split(".")[0]
+    own = _sub_rank(package, module)
+    if own is None:
+        return  # the package's __init__ re-exports from every rank
+    for name in _imports(path):
+        if name != f"chainrule.{package}" and not name.startswith(f"chainrule.{package}."):
+            continue
+        target = name[len("chainrule."):]
+        target_rank = _sub_rank(package, target)
+        assert target_rank is not None, (
+            f"chainrule.{module} imports chainrule.{package}, which re-exports it; "
+            "import the module it needs"
+        )
+        assert target_rank <= own, (
+            f"chainrule.{module} (rank {own}) imports chainrule.{target} (rank {target_rank}): "
+            f"inside {package}/, imports must flow down the ranks"
+        )
 
 
 def test_library_files_stay_small() -> None:

@@ -13,12 +13,11 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import get_default_dtype
-from chainrule.creation import as_tensor
 from chainrule.errors import shape_str
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, as_tensor
 
 __all__ = [
     "GELU", "MLP", "Dropout", "Identity", "LeakyReLU", "Linear", "ReLU", "Sequential",
@@ -99,8 +98,7 @@ class Linear(Module):
                 f"input of shape {shape_str(x.shape)} has {features}, "
                 f"expected {self.in_features}"
             )
-        # from the table directly: self.weight would fail the normal attribute lookup
-        # before Module.__getattr__ finds it (≈6k instructions each, W5)
+        # runs every forward: self.weight would miss normal lookup and fall back to __getattr__
         params = self._parameters
         return F.linear(x, params["weight"], params["bias"])
 

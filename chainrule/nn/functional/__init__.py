@@ -1,0 +1,39 @@
+r"""Stateless building blocks of networks: activations, ``linear``, ``dropout``, the losses
+and the textbook's regularisation penalties. ``import chainrule.nn.functional as F``.
+
+The maths lives here, one file per family (``activations``, ``linear_dropout``,
+``losses``, ``class_losses``, ``penalties``); the modules of :mod:`chainrule.nn` are thin
+wrappers around these functions, so this package never imports them.
+
+>>> import chainrule as cr
+>>> import chainrule.nn.functional as F
+>>> F.relu(cr.tensor([-1.0, 0.0, 2.0])).tolist()
+[0.0, 0.0, 2.0]
+"""
+
+from chainrule.nn.functional.activations import (
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+)
+from chainrule.nn.functional.class_losses import cross_entropy, nll_loss
+from chainrule.nn.functional.linear_dropout import dropout, linear
+from chainrule.nn.functional.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+)
+from chainrule.nn.functional.penalties import l1_penalty, l2_penalty
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "gelu", "huber_loss", "l1_loss", "l1_penalty", "l2_penalty", "leaky_relu", "linear",
+    "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "softplus", "tanh",
+]

@@ -1,0 +1,221 @@
+r"""Losses over integer class targets: ``nll_loss`` and ``cross_entropy``.
+
+Scores of shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, …)`` are flattened to rows, one per
+target, with the class axis last; ``reduction="mean"`` divides by the total target
+weight, as PyTorch does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from chainrule import ops as _ops
+from chainrule.autodiff import apply, composite, raw
+from chainrule.errors import shape_str
+from chainrule.nn.functional._checks import _check_reduction, _float_input
+from chainrule.tensor import Tensor
+
+# ---------------------------------------------------------------- checks and helpers
+
+
+def _check_ignore_index(op: str, ignore_index: Any) -> None:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{op}: ignore_index must be an int, got {type(ignore_index).__name__}")
+
+
+def _class_scores(op: str, input: Any, reduction: str, ignore_index: Any) -> Tensor:
+    """The checks nll_loss and cross_entropy share: reduction, ignore_index, and a floating
+    input with a class axis."""
+    _check_reduction(op, reduction)
+    _check_ignore_index(op, ignore_index)
+    input = _float_input(op, input)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class axis, got a 0-d tensor")
+    return input
+
+
+class _Classes(NamedTuple):
+    """A class-index problem flattened to rows: ``scores[i, c]`` and ``target[i]``."""
+
+    scores: Tensor  # (M, C)
+    target: np.ndarray  # (M,) class indices, ignored rows set to 0
+    row_weight: np.ndarray  # (M,) weight[target] (1 without weights), 0 on ignored rows
+    valid: np.ndarray  # (M,) False where target == ignore_index
+    shape: tuple[int, ...]  # the target's shape, for reduction="none"
+    n_classes: int
+
+
+def _class_target(op: str, target: Any) -> np.ndarray:
+    array = np.asarray(raw(target))
+    if array.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: target must hold integer class indices, got dtype {array.dtype} "
+            "(convert labels with target.astype('int64'); probability or one-hot targets "
+            "are not supported: use -(p * F.log_softmax(logits, axis=1)).sum(axis=1).mean())"
+        )
+    return array
+
+
+def _classes(op: str, scores: Tensor, target: np.ndarray, weight: Any,
+             ignore_index: int) -> _Classes:
+    """Check shapes and targets, then move the class axis (1, or 0 for 1-D) last."""
+    if scores.ndim == 1:
+        expected = ()
+    else:
+        expected = (scores.shape[0],) + scores.shape[2:]
+    if target.shape != expected:
+        raise ValueError(
+            f"{op}: input of shape {shape_str(scores.shape)} expects a target of class "
+            f"indices of shape {shape_str(expected)}, got {shape_str(target.shape)}"
+        )
+    n_classes = scores.shape[0] if scores.ndim == 1 else scores.shape[1]
+    valid = (target != ignore_index).reshape(-1)
+    flat_target = target.reshape(-1).astype(np.int64)
+    bad = valid & ((flat_target < 0) | (flat_target >= n_classes))
+    if bad.any():
+        raise IndexError(
+            f"{op}: target {flat_target[bad][0]} is out of bounds for {n_classes} classes "
+            f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
+        )
+    flat_target = np.where(valid, flat_target, 0)
+    row_weight = valid.astype(scores.dtype)
+    if weight is not None:
+        weight = np.asarray(raw(weight), dtype=scores.dtype)
+        if weight.shape != (n_classes,):
+            raise ValueError(
+                f"{op}: weight must have shape ({n_classes},), one entry per class, "
+                f"got {shape_str(weight.shape)}"
+            )
+        row_weight = row_weight * weight[flat_target]
+    if scores.ndim == 1:
+        rows = _ops.reshape(scores, shape=(1, n_classes))
+    elif scores.ndim == 2:
+        rows = scores
+    else:  # (N, C, d1, …) → (N, d1, …, C) → (N·d1·…, C)
+        axes = (0, *range(2, scores.ndim), 1)
+        rows = _ops.reshape(_ops.transpose(scores, axes=axes), shape=(-1, n_classes))
+    return _Classes(rows, flat_target, row_weight, valid, target.shape, n_classes)
+
+
+def _reduce_rows(per_row: Tensor, classes: _Classes, reduction: str) -> Tensor:
+    """PyTorch's reductions for class losses: "mean" divides by the total target weight."""
+    if reduction == "none":
+        return _ops.reshape(per_row, shape=classes.shape)
+    total = _ops.sum(per_row, axis=None)
+    if reduction == "sum":
+        return total
+    # all rows ignored: 0/0 = nan, as in PyTorch
+    return _ops.div(total, float(classes.row_weight.sum()))
+
+
+def _nll_rows(classes: _Classes) -> Tensor:
+    """−w[yᵢ]·scores[i, yᵢ] for each row (0 on ignored rows)."""
+    picked = _ops.getitem(classes.scores,
+                          index=(np.arange(classes.target.shape[0]), classes.target))
+    return _ops.neg(_ops.mul(picked, classes.row_weight))
+
+
+# ---------------------------------------------------------------- the losses
+
+
+@composite("nll_loss")
+def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    r"""Negative log-likelihood of log-probabilities: :math:`\ell_i = -w_{y_i}\,x_{i,y_i}`.
+
+    ``"mean"`` divides by :math:`\sum_i w_{y_i}` (the number of counted targets without
+    ``weight``), as PyTorch does. Derivative: :math:`\partial\ell_i/\partial x_{i,c} =
+    -w_{y_i}` for :math:`c = y_i`, else 0. Targets equal to ``ignore_index`` contribute
+    nothing.
+
+    Args:
+        input: log-probabilities, shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, …)``.
+        target: integer class indices, shape ``(N,)``, ``()`` or ``(N, d1, …)``.
+        weight: optional per-class weight, shape ``(C,)``.
+        ignore_index: a target value to skip.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Raises:
+        TypeError: ``target`` is not integer.
+        ValueError: shapes do not fit.
+        IndexError: a target is outside ``[0, C)``.
+    """
+    op = "nll_loss"
+    input = _class_scores(op, input, reduction, ignore_index)
+    classes = _classes(op, input, _class_target(op, target), weight, int(ignore_index))
+    return _reduce_rows(_nll_rows(classes), classes, reduction)
+
+
+def _fused_case(input: Tensor, target: np.ndarray, weight: Any, ignore_index: int,
+                reduction: str, label_smoothing: float) -> bool:
+    """Whether ``cross_entropy`` is the plain mean over (N, C) rows that
+    ``ops.softmax_cross_entropy`` computes: no weight, no smoothing, every target a valid
+    class (none equal to ``ignore_index``, none out of range: those take the general path,
+    which ignores or reports them)."""
+    if not (input.ndim == 2 and weight is None and label_smoothing == 0.0
+            and reduction == "mean" and target.shape == input.shape[:1] and target.size):
+        return False
+    lo, hi = target.min(), target.max()
+    if lo < 0 or hi >= input.shape[1]:
+        return False
+    return not (lo <= ignore_index <= hi and (target == ignore_index).any())
+
+
+@composite("cross_entropy")
+def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    r"""Cross-entropy of logits and integer class targets:
+    :math:`\ell_i = -w_{y_i}\log\mathrm{softmax}(x_i)_{y_i}
+    = w_{y_i}\,(\log\sum_c e^{x_{i,c}} - x_{i,y_i})`.
+
+    It is ``nll_loss(log_softmax(x, axis=1), y)``. Derivative (no weight, no
+    smoothing): :math:`\partial\ell_i/\partial x_{i,c} = \mathrm{softmax}(x_i)_c -
+    [c = y_i]`: predicted minus one-hot. Stable for any finite logits.
+
+    With ``label_smoothing`` ε the target becomes :math:`(1-\varepsilon)` on the true
+    class plus ε/C spread over all C classes:
+    :math:`\ell_i = (1-\varepsilon)\,\ell^{\mathrm{nll}}_i -
+    \frac{\varepsilon}{C}\sum_c w_c\log\mathrm{softmax}(x_i)_c`, reduced as PyTorch does.
+
+    Args:
+        input: logits, shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, …)``.
+        target: integer class indices, shape ``(N,)``, ``()`` or ``(N, d1, …)``.
+        weight: optional per-class weight, shape ``(C,)``.
+        ignore_index: a target value to skip.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_smoothing: ε in [0, 1].
+
+    Raises:
+        TypeError: ``target`` is not integer (e.g. float or one-hot targets).
+        ValueError: shapes do not fit.
+        IndexError: a target is outside ``[0, C)``.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> logits = cr.tensor([[0.0, 0.0], [1e4, -1e4]])
+    >>> round(F.cross_entropy(logits, cr.tensor([0, 0])).item(), 6)  # (log 2 + 0) / 2
+    0.346574
+    """
+    op = "cross_entropy"
+    input = _class_scores(op, input, reduction, ignore_index)
+    if isinstance(label_smoothing, bool) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    target = _class_target(op, target)
+    if _fused_case(input, target, weight, int(ignore_index), reduction, label_smoothing):
+        # one fused node (ops/losses.py); _fused_case has checked its input already
+        return apply(_ops.softmax_cross_entropy, (input,), {"target": target}, checked=True)
+    log_p = _ops.log_softmax(input, axis=0 if input.ndim == 1 else 1)
+    classes = _classes(op, log_p, target, weight, int(ignore_index))
+    nll = _reduce_rows(_nll_rows(classes), classes, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    eps = float(label_smoothing)
+    scores = classes.scores
+    if weight is not None:
+        scores = _ops.mul(scores, np.asarray(raw(weight), dtype=log_p.dtype))
+    smooth = _ops.neg(_ops.sum(scores, axis=(1,)))
+    smooth = _ops.mul(smooth, classes.valid.astype(log_p.dtype))
+    smooth = _reduce_rows(smooth, classes, reduction)
+    return _ops.add(_ops.mul(nll, 1.0 - eps), _ops.mul(smooth, eps / classes.n_classes))
