@@ -13,6 +13,7 @@ from chainrule._config import (
     no_grad,
     set_default_dtype,
 )
+from chainrule.checking import gradcheck
 from chainrule.conventions import conventions
 from chainrule.creation import (
     arange,
@@ -69,7 +70,6 @@ from chainrule.functions import (
     var,
     where,
 )
-from chainrule.gradcheck import gradcheck
 from chainrule.serialization import load, save
 from chainrule.tensor import Tensor
 from chainrule.train import EarlyStopping, History, fit

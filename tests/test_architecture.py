@@ -16,7 +16,7 @@ LAYERS = [
     ("autodiff", 1),
     ("ops", 2),
     ("tensor", 3), ("creation", 3), ("functions", 3),
-    ("transforms", 4), ("gradcheck", 4), ("explain", 4), ("conventions", 4), ("function", 4),
+    ("transforms", 4), ("checking", 4), ("explain", 4), ("conventions", 4), ("function", 4),
     ("calculus", 4), ("serialization", 4), ("opcheck", 4),
     ("nn", 5), ("data", 5),
     ("optim", 6), ("train", 6),
