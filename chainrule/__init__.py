@@ -13,6 +13,7 @@ from chainrule._config import (
     no_grad,
     set_default_dtype,
 )
+from chainrule.checking import gradcheck
 from chainrule.checking.conventions import conventions
 from chainrule.creation import (
     arange,
@@ -31,7 +32,6 @@ from chainrule.custom_function import Function
 from chainrule.errors import GradcheckError
 from chainrule.explain import explain
 from chainrule.function_forms import *  # noqa: F403 - cr.add, cr.exp…: one per op record
-from chainrule.gradcheck import gradcheck
 from chainrule.serialization import load, save
 from chainrule.tensor import Tensor
 from chainrule.train import EarlyStopping, History, fit

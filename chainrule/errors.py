@@ -10,15 +10,6 @@ class GradcheckError(RuntimeError):
     the central finite difference; the message names the input, the index and both values."""
 
 
-def describe(value: Any) -> str:
-    """A short description of a value for an error message: shape and dtype for arrays."""
-    shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", None)
-    if shape is not None and dtype is not None:
-        return f"shape {tuple(shape)} and dtype {dtype}"
-    return type(value).__name__
-
-
 def shape_str(shape: Any) -> str:
     """Format a shape as a Python tuple, e.g. ``(3, 4)``."""
     return str(tuple(int(s) for s in shape))

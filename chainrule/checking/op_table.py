@@ -16,13 +16,13 @@ with the central finite difference on the right (error O(h²) + rounding/h).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from chainrule._config import no_grad
+from chainrule.checking.differences import central_difference
 from chainrule.ops import RECORDS, Sample
 from chainrule.tensor import Tensor
 
@@ -69,25 +69,6 @@ def reverse_gradient(sample: Sample, arrays: Sequence[np.ndarray],
     loss.backward()
     return [np.zeros_like(a) if x.grad is None else np.array(x.grad.data, dtype=np.float64)
             for a, x in zip(arrays, xs)]
-
-
-def central_difference(func: Callable[[list[np.ndarray]], Any], arrays: Sequence[np.ndarray],
-                       eps: float = 1e-6) -> list[np.ndarray]:
-    r"""∂func/∂xᵢ ≈ (func(x + h eᵢ) − func(x − h eᵢ)) / 2h for every element of every
-    array; ``func`` may return an array, and the result then has shape
-    ``x.shape + func(x).shape``."""
-    grads = []
-    for k, a in enumerate(arrays):
-        columns = []
-        for index in np.ndindex(a.shape):
-            plus = [np.array(b, dtype=np.float64) for b in arrays]
-            minus = [np.array(b, dtype=np.float64) for b in arrays]
-            plus[k][index] += eps
-            minus[k][index] -= eps
-            columns.append((np.asarray(func(plus)) - np.asarray(func(minus))) / (2 * eps))
-        inner = np.shape(columns[0]) if columns else ()
-        grads.append(np.array(columns, dtype=np.float64).reshape(a.shape + inner))
-    return grads
 
 
 def numeric_gradient(sample: Sample, arrays: Sequence[np.ndarray], weights: np.ndarray,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.calculus import derivative
+from chainrule.checking import central_difference, forward_difference
 from chainrule.tensor import Tensor
 
 # A sigmoid/tanh unit is "saturated" where its derivative is below this fraction of the
@@ -178,12 +179,13 @@ def plot_loss(history: Any, path: str | Path | None = None, log: bool = False) -
 
 
 def _differences(f: Callable[[Any], Any], x0: float, hs: np.ndarray) -> tuple[np.ndarray, ...]:
-    def value(x: float) -> float:
-        return float(f(Tensor(np.float64(x))))
+    """The forward and the central difference of scalar ``f`` at ``x0``, one per step in ``hs``."""
+    def value(xs: list[np.ndarray]) -> float:
+        return float(f(Tensor(xs[0])))
 
-    fx = value(x0)
-    forward = np.array([(value(x0 + h) - fx) / h for h in hs])
-    central = np.array([(value(x0 + h) - value(x0 - h)) / (2 * h) for h in hs])
+    at = [np.float64(x0)]
+    forward = np.array([forward_difference(value, at, h)[0] for h in hs])
+    central = np.array([central_difference(value, at, h)[0] for h in hs])
     return forward, central
 
 

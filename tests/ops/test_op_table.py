@@ -17,10 +17,10 @@ from torch_refs import TORCH_REFS
 
 import chainrule as cr
 from chainrule import ops
+from chainrule.checking.differences import central_difference
 from chainrule.checking.op_table import (
     SAMPLES,
     Sample,
-    central_difference,
     check_op_table,
     evaluate,
     numeric_gradient,
