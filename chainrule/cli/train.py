@@ -22,7 +22,6 @@ test score in seconds; every flag overrides its default.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,14 +32,16 @@ from chainrule.cli._args import nonnegative_int, positive_float, positive_int
 from chainrule.data import DataLoader, TensorDataset, load_dataset
 from chainrule.nn import MLP
 from chainrule.nn import functional as F
-from chainrule.optim import SGD, Adagrad, Adam, AdamW, RMSprop
+from chainrule.optim import registry
 from chainrule.serialization import load, save
 from chainrule.tensor import Tensor
 from chainrule.train import History, accuracy, fit, r2
+from chainrule.train.progress import _is_terminal
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
-# Used when --optimizer differs from the dataset's default and no --lr is given.
+# The optimisers --optimizer offers, in its order, each with the lr used when --optimizer
+# differs from the dataset's default and no --lr is given.
 DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
+OPTIMIZERS = {name: registry.OPTIMIZERS[name] for name in DEFAULT_LR}
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softplus")
 
 
@@ -201,11 +202,6 @@ def _test_score(model: MLP, task: str, X_test: Tensor, y_test: Tensor, t_test: T
         mean, std = scaling
         return r2(pred * std + mean, y_test)
     return accuracy(pred, t_test)
-
-
-def _is_terminal() -> bool:
-    isatty = getattr(sys.stdout, "isatty", None)
-    return bool(isatty()) if callable(isatty) else False
 
 
 def _describe(log: Callable[[str], Any], dataset: str, recipe: Recipe, sizes: list[int],

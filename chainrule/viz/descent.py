@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.creation import tensor
+from chainrule.optim.registry import OPTIMIZERS
 from chainrule.viz.plots import new_figure, save_figure
 
 Cost = Callable[[Any, Any], Any]
@@ -45,25 +46,16 @@ def rosenbrock(a: Any, b: Any) -> Any:
     return (1 - a) ** 2 + 100 * (b - a * a) ** 2
 
 
-def _make_optimizer(name: str, params: list, lr: float, **kwargs: Any) -> Any:
-    from chainrule import optim
+# The names descent_path offers, in the order its error message lists them.
+_NAMES = ("gd", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
-    makers: dict[str, Callable[[], Any]] = {
-        "gd": lambda: optim.SGD(params, lr=lr, **kwargs),
-        "sgd": lambda: optim.SGD(params, lr=lr, **kwargs),
-        "momentum": lambda: optim.SGD(params, lr=lr, momentum=kwargs.pop("momentum", 0.9),
-                                      **kwargs),
-        "nesterov": lambda: optim.SGD(params, lr=lr, momentum=kwargs.pop("momentum", 0.9),
-                                      nesterov=True, **kwargs),
-        "adagrad": lambda: optim.Adagrad(params, lr=lr, **kwargs),
-        "rmsprop": lambda: optim.RMSprop(params, lr=lr, **kwargs),
-        "adam": lambda: optim.Adam(params, lr=lr, **kwargs),
-    }
+
+def _make_optimizer(name: str, params: list, lr: float, **kwargs: Any) -> Any:
     key = name.lower()
-    if key not in makers:
+    if key not in _NAMES:
         raise ValueError(f"descent_path: unknown optimizer {name!r} "
-                         f"(choose from {', '.join(makers)}, or pass a factory)")
-    return makers[key]()
+                         f"(choose from {', '.join(_NAMES)}, or pass a factory)")
+    return OPTIMIZERS[key](params, lr=lr, **kwargs)
 
 
 def descent_path(f: Cost, start: Any, optimizer: str | Callable[[list], Any] = "gd",

@@ -1,0 +1,225 @@
+r"""The training loop, :func:`fit`, and the epoch it repeats.
+
+Each step is the textbook's four stages of gradient descent: compute the predictions,
+the loss :math:`J(\theta)`, its gradient :math:`\nabla_\theta J` by backpropagation, and
+the update :math:`\theta \leftarrow \theta - \alpha \nabla_\theta J` (or whatever rule the
+optimizer implements).
+
+``fit`` works with any model and optimizer that follow PyTorch's protocol: a callable
+model (``train()``/``eval()`` are called when present) and an optimizer with
+``zero_grad()`` and ``step()``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule._config import no_grad
+from chainrule.autodiff import Traced
+from chainrule.tensor import wrap
+from chainrule.train.callbacks import History
+from chainrule.train.metrics import Metric, _array, _resolve_metrics
+from chainrule.train.progress import _is_terminal, _Progress
+
+
+# ---------------------------------------------------------------- one epoch
+def _split_batch(batch: Any) -> tuple[list[Any], Any]:
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise ValueError(
+            "fit: each batch must be a tuple (inputs..., target), as a DataLoader over a "
+            f"TensorDataset(X, y) yields; got {type(batch).__name__}"
+        )
+    return list(batch[:-1]), batch[-1]
+
+
+def _count(target: Any) -> int:
+    shape = np.shape(_array(target))
+    return int(shape[0]) if shape else 1
+
+
+def _loss_value(loss: Any) -> float:
+    if not isinstance(loss, Traced) or _array(loss).size != 1:
+        shape = np.shape(_array(loss)) if isinstance(loss, Traced) else type(loss).__name__
+        raise ValueError(
+            f"fit: loss_fn must return a scalar tensor, got {shape} "
+            "(use reduction='mean' or 'sum')"
+        )
+    return float(_array(loss).reshape(()))
+
+
+class _Epoch:
+    """Accumulates the sample-weighted loss and, for metrics, predictions and targets."""
+
+    def __init__(self, keep: bool) -> None:
+        self.total, self.count, self.keep = 0.0, 0, keep
+        self.preds: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+
+    def add(self, loss: float, pred: Any, target: Any) -> None:
+        n = _count(target)
+        self.total += loss * n
+        self.count += n
+        if self.keep:
+            self.preds.append(_array(pred))
+            self.targets.append(_array(target))
+
+    def mean_loss(self, which: str) -> float:
+        if self.count == 0:
+            raise ValueError(f"fit: {which} produced no batches")
+        return self.total / self.count
+
+    def metrics(self, metrics: dict[str, Metric]) -> dict[str, float]:
+        pred = wrap(np.concatenate(self.preds))
+        target = wrap(np.concatenate(self.targets))
+        return {name: float(fn(pred, target)) for name, fn in metrics.items()}
+
+
+def _call(obj: Any, method: str, *args: Any) -> Any:
+    hook = getattr(obj, method, None)
+    return hook(*args) if callable(hook) else None
+
+
+def _train_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, loader: Iterable[Any],
+                 keep: bool) -> _Epoch:
+    _call(model, "train")
+    record = _Epoch(keep)
+    for batch in loader:
+        inputs, target = _split_batch(batch)
+        optimizer.zero_grad()
+        pred = model(*inputs)
+        loss = loss_fn(pred, target)
+        value = _loss_value(loss)
+        loss.backward()  # dJ/dθ for every parameter, by the chain rule
+        optimizer.step()
+        record.add(value, pred, target)
+    return record
+
+
+def _evaluate(model: Any, loss_fn: Callable[..., Any], loader: Iterable[Any],
+              keep: bool) -> _Epoch:
+    _call(model, "eval")
+    record = _Epoch(keep)
+    with no_grad():
+        for batch in loader:
+            inputs, target = _split_batch(batch)
+            pred = model(*inputs)
+            record.add(_loss_value(loss_fn(pred, target)), pred, target)
+    return record
+
+
+def _run_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: Any,
+               val_loader: Any, metrics: dict[str, Metric]) -> dict[str, float]:
+    start = time.perf_counter()
+    train = _train_epoch(model, loss_fn, optimizer, train_loader, bool(metrics) and
+                         val_loader is None)
+    logs = {"loss": train.mean_loss("train_loader")}
+    source = train
+    if val_loader is not None:
+        source = _evaluate(model, loss_fn, val_loader, bool(metrics))
+        logs["val_loss"] = source.mean_loss("val_loader")
+    if metrics:
+        logs.update(source.metrics(metrics))
+    logs["time"] = time.perf_counter() - start
+    return logs
+
+
+# ---------------------------------------------------------------- fit
+def _check_fit_args(model: Any, loss_fn: Any, optimizer: Any, epochs: Any) -> None:
+    if not callable(model):
+        raise TypeError(f"fit: model must be callable, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"fit: loss_fn must be callable, got {type(loss_fn).__name__}")
+    for method in ("zero_grad", "step"):
+        if not callable(getattr(optimizer, method, None)):
+            raise TypeError(
+                f"fit: optimizer must have a {method}() method, got {type(optimizer).__name__}"
+            )
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+
+
+def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: Iterable[Any],
+        epochs: int, val_loader: Iterable[Any] | None = None,
+        metrics: Sequence[str | Metric] = (), callbacks: Sequence[Any] = (),
+        progress: bool = True) -> History:
+    r"""Train ``model`` for ``epochs`` passes over ``train_loader``; return a :class:`History`.
+
+    For every batch ``(inputs..., target)``: ``optimizer.zero_grad()``, ``pred =
+    model(*inputs)``, ``loss = loss_fn(pred, target)``, ``loss.backward()``,
+    ``optimizer.step()`` — gradient descent
+    :math:`\theta \leftarrow \theta - \alpha \nabla_\theta J(\theta)`.
+
+    Per epoch it records ``"loss"``, the sample-weighted mean of the batch losses
+    :math:`\sum_b n_b J_b / \sum_b n_b`; with ``val_loader``, ``"val_loss"`` computed the
+    same way in ``model.eval()`` mode under ``no_grad``; each metric; and ``"time"`` (the
+    epoch's seconds). Metrics are computed on the validation data when ``val_loader`` is
+    given, else on the training batches' predictions gathered during the epoch (in train
+    mode, with the weights changing along the epoch, as Keras reports them).
+
+    Args:
+        model: callable; its ``train()``/``eval()`` are called when it has them.
+        loss_fn: ``loss_fn(pred, target)`` → a scalar Tensor.
+        optimizer: has ``zero_grad()`` and ``step()``.
+        train_loader: an iterable of batches ``(inputs..., target)``, re-iterated each
+            epoch (e.g. a :class:`chainrule.data.DataLoader`).
+        epochs: number of passes.
+        val_loader: optional batches to evaluate on after each epoch.
+        metrics: names (``"accuracy"`` — argmax for ``(N, C)`` outputs, ``logit > 0`` for
+            ``(N,)``/``(N, 1)`` binary outputs — or ``"r2"``) or callables
+            ``metric(pred, target) -> float``, recorded under their ``__name__``.
+        callbacks: objects with an optional ``on_epoch_end(epoch, logs) -> bool``;
+            returning ``True`` stops training after that epoch. Optional
+            ``on_train_begin(model)`` and ``on_train_end(model)`` are called too.
+        progress: show a progress bar (tqdm, with the epoch's loss and metrics) — only
+            when standard output is a terminal; otherwise ``fit`` prints nothing.
+
+    Returns:
+        A :class:`History`; ``history.history["loss"]`` has one value per epoch run.
+
+    Raises:
+        TypeError: a model, loss or optimizer that does not follow the protocol.
+        ValueError: bad ``epochs``/metrics, a non-scalar loss, an empty loader, or a batch
+            that is not ``(inputs..., target)``.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn, optim
+    >>> import chainrule.nn.functional as F
+    >>> (X, y), _ = cr.data.load_dataset("seed_linear")  # the textbook's y = 2x
+    >>> loader = cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=4)
+    >>> _ = cr.manual_seed(0)
+    >>> model = nn.Linear(1, 1)
+    >>> sgd = optim.SGD(model.parameters(), lr=0.05)
+    >>> history = cr.fit(model, F.mse_loss, sgd, loader, epochs=300)
+    >>> round(model.weight.item(), 2), history.history["loss"][-1] < 1e-5
+    (2.0, True)
+    """
+    _check_fit_args(model, loss_fn, optimizer, epochs)
+    resolved = _resolve_metrics(metrics)
+    callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+    history = History()
+    was_training = getattr(model, "training", None)
+    bar = _Progress(int(epochs)) if progress and epochs and _is_terminal() else None
+    for callback in callbacks:
+        _call(callback, "on_train_begin", model)
+    try:
+        for epoch in range(int(epochs)):
+            logs = _run_epoch(model, loss_fn, optimizer, train_loader, val_loader, resolved)
+            history._record(epoch, logs)
+            if bar is not None:
+                bar.update(epoch, logs)
+            # Every callback sees the epoch, even when an earlier one asks to stop.
+            answers = [_call(cb, "on_epoch_end", epoch, dict(logs)) for cb in callbacks]
+            if any(answer is True or answer is np.True_ for answer in answers):
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    for callback in callbacks:
+        _call(callback, "on_train_end", model)
+    if was_training is not None:
+        _call(model, "train" if was_training else "eval")
+    return history
