@@ -70,10 +70,6 @@ class TensorMethods:
         r"""Maximum over ``axis``; ties split the gradient evenly."""
     def min(self, axis: Any = ..., keepdims: Any = ...) -> Tensor:
         r"""Minimum over ``axis``; ties split the gradient evenly."""
-    def __matmul__(self, other: Any) -> Tensor:
-        r"""Matrix product with NumPy's ``matmul`` rules."""
-    def __rmatmul__(self, other: Any) -> Tensor:
-        r"""Matrix product with NumPy's ``matmul`` rules."""
     def mean(self, axis: Any = ..., keepdims: Any = ...) -> Tensor:
         r"""Mean over ``axis``."""
     def var(self, axis: Any = ..., ddof: Any = ..., keepdims: Any = ...) -> Tensor:
@@ -94,3 +90,7 @@ class TensorMethods:
         r"""Exchange two axes."""
     def expand(self, *shape: Any) -> Tensor:
         r"""Broadcast to a shape without copying."""
+    def __matmul__(self, other: Any) -> Tensor:
+        r"""Matrix product with NumPy's ``matmul`` rules."""
+    def __rmatmul__(self, other: Any) -> Tensor:
+        r"""Matrix product with NumPy's ``matmul`` rules."""

@@ -30,7 +30,6 @@ __all__ = [
     'sum',
     'max',
     'min',
-    'matmul',
     'mean',
     'var',
     'std',
@@ -42,6 +41,7 @@ __all__ = [
     'swapaxes',
     'expand',
     'stack',
+    'matmul',
 ]
 
 
@@ -145,10 +145,6 @@ def min(x: Any, axis: Any = ..., keepdims: Any = ...) -> Tensor:
     r"""Minimum over ``axis``; ties split the gradient evenly."""
 
 
-def matmul(x: Any, y: Any) -> Tensor:
-    r"""Matrix product with NumPy's ``matmul`` rules."""
-
-
 def mean(x: Any, axis: Any = ..., keepdims: Any = ...) -> Tensor:
     r"""Mean over ``axis``."""
 
@@ -191,3 +187,7 @@ def expand(x: Any, *shape: Any) -> Tensor:
 
 def stack(tensors: Sequence[Any], axis: Any = ...) -> Tensor:
     r"""Join tensors of one shape along a new axis."""
+
+
+def matmul(x: Any, y: Any) -> Tensor:
+    r"""Matrix product with NumPy's ``matmul`` rules."""
