@@ -91,6 +91,20 @@ def _long_run(records: list[Record]) -> str:
     return f"\nchainrule's W6 at N = {res.get('n', 0):,}: {seen}.\n"
 
 
+#: Everything after this line in docs/benchmarks.md is written by hand (the analysis of the
+#: gaps, what each optimisation bought) and survives a rerun of the benchmark.
+HAND_WRITTEN = ("<!-- Written by hand below this line: `make bench` keeps it when it rewrites "
+                "the page. -->")
+
+
+def with_hand_written(page: str, previous: str) -> str:
+    """``page`` followed by the hand-written part of the ``previous`` page, if it had one."""
+    _, marker, kept = previous.partition(HAND_WRITTEN)
+    if not marker:
+        return page
+    return page.rstrip("\n") + "\n\n" + HAND_WRITTEN + kept
+
+
 def render(run: dict[str, Any], table: dict, fails: dict, goals: list[dict[str, Any]],
            mismatches: list[str], records: list[Record], png: str | None) -> str:
     r"""The whole page as Markdown."""

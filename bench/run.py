@@ -242,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         has_png = draw(table, frameworks, args.png,
                        f"chainrule vs peers ({profile} profile, medians of {reps})")
         args.md.parent.mkdir(parents=True, exist_ok=True)
-        args.md.write_text(markdown.render(run, table, fails, goals, mismatches, records,
-                                           args.png.name if has_png else None),
-                           encoding="utf-8")
+        page = markdown.render(run, table, fails, goals, mismatches, records,
+                               args.png.name if has_png else None)
+        previous = args.md.read_text(encoding="utf-8") if args.md.is_file() else ""
+        args.md.write_text(markdown.with_hand_written(page, previous), encoding="utf-8")
         _log(f"wrote {args.md}" + (f" and {args.png}" if has_png else ""))
     return 1 if mismatches else 0

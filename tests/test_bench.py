@@ -112,3 +112,12 @@ def test_markdown_report_holds_table_targets_and_method(tiny_records):
     assert page.startswith("<!-- GENERATED")
     for needle in ("| chainrule |", "## chainrule's targets", "## Method", "All "):
         assert needle in page
+
+
+def test_a_rerun_keeps_the_hand_written_part_of_the_page():
+    previous = "generated 1\n\n" + markdown.HAND_WRITTEN + "\n\n## What bought what\nrows\n"
+    page = markdown.with_hand_written("generated 2\n", previous)
+    assert page.startswith("generated 2\n")
+    assert page.endswith(markdown.HAND_WRITTEN + "\n\n## What bought what\nrows\n")
+    assert "generated 1" not in page
+    assert markdown.with_hand_written("generated 2\n", "no marker") == "generated 2\n"
