@@ -420,55 +420,49 @@ def _tie_mask(x: Any, y: Any, wins: Any) -> np.ndarray:
     return mask.astype(dtype, copy=False) if dtype.kind == "f" else mask
 
 
-def _selection_samples(method: str) -> list[Sample]:
-    """Samples for maximum/minimum with the operands apart, so no tie lies within ±h."""
-    call = lambda x, y: getattr(x, method)(y)  # noqa: E731 - a sample callable
-    x = _draw.normal(3, 4)
-    column = _draw.normal(3, 1)
-    return [
-        sample("(3,4)&(3,4)", call, [x, _draw.apart_from(x)]),
-        sample("broadcast(3,1)&(4,)", call,
-               [column, _draw.apart_from(np.broadcast_to(column, (3, 4)))[0]]),
-    ]
+def _selection(name: str, forward: Any, wins: Any, formula: str, extra: Sequence[Sample],
+               convention: Convention) -> Primitive:
+    """Declare ``maximum`` or ``minimum``: the gradient goes to the winning side, half to
+    each side at a tie. Samples keep the operands apart, so no tie lies within ±h."""
+    call = lambda x, y: getattr(x, name)(y)  # noqa: E731 - a sample callable
+    x, column = _draw.normal(3, 4), _draw.normal(3, 1)
+    return _elementwise(
+        name, forward,
+        [
+            lambda g, out, x, y: mul(g, _tie_mask(x, y, wins)),
+            lambda g, out, x, y: mul(g, _tie_mask(y, x, wins)),
+        ],
+        formula=formula,
+        samples=[
+            sample("(3,4)&(3,4)", call, [x, _draw.apart_from(x)]),
+            sample("broadcast(3,1)&(4,)", call,
+                   [column, _draw.apart_from(np.broadcast_to(column, (3, 4)))[0]]),
+            *extra,
+        ],
+        expose=_binary_exposure(
+            name, None, f"Elementwise {name}; at a tie each side receives half the gradient.",
+            method=True),
+        conventions=[convention],
+    )
 
 
-maximum = _elementwise(
-    "maximum", np.maximum,
-    [
-        lambda g, out, x, y: mul(g, _tie_mask(x, y, np.greater)),
-        lambda g, out, x, y: mul(g, _tie_mask(y, x, np.greater)),
-    ],
-    formula="∂max(x,y)/∂x = 1 if x > y, ½ if x = y, 0 if x < y",
-    samples=[
-        *_selection_samples("maximum"),
-        sample("tensor&python_float", lambda x, c: x.maximum(c), [_draw.nonzero(2, 3)], c=0.0),
-    ],
-    expose=_binary_exposure(
-        "maximum", None, "Elementwise maximum; at a tie each side receives half the gradient.",
-        method=True),
-    conventions=[Convention(
+maximum = _selection(
+    "maximum", np.maximum, np.greater, "∂max(x,y)/∂x = 1 if x > y, ½ if x = y, 0 if x < y",
+    [sample("tensor&python_float", lambda x, c: x.maximum(c), [_draw.nonzero(2, 3)], c=0.0)],
+    Convention(
         "maximum tie", "∂max(x, y)/∂x = ∂max(x, y)/∂y = ½ where x = y", 0.5,
         "the average of the one-sided derivatives, symmetric in x and y; PyTorch agrees",
         "test_maximum_gives_half_to_each_side_at_a_tie",
-    )],
+    ),
 )
 
-minimum = _elementwise(
-    "minimum", np.minimum,
-    [
-        lambda g, out, x, y: mul(g, _tie_mask(x, y, np.less)),
-        lambda g, out, x, y: mul(g, _tie_mask(y, x, np.less)),
-    ],
-    formula="∂min(x,y)/∂x = 1 if x < y, ½ if x = y, 0 if x > y",
-    samples=_selection_samples("minimum"),
-    expose=_binary_exposure(
-        "minimum", None, "Elementwise minimum; at a tie each side receives half the gradient.",
-        method=True),
-    conventions=[Convention(
+minimum = _selection(
+    "minimum", np.minimum, np.less, "∂min(x,y)/∂x = 1 if x < y, ½ if x = y, 0 if x > y", [],
+    Convention(
         "minimum tie", "∂min(x, y)/∂x = ∂min(x, y)/∂y = ½ where x = y", 0.5,
         "as for maximum; PyTorch agrees",
         "test_minimum_gives_half_to_each_side_at_a_tie",
-    )],
+    ),
 )
 
 

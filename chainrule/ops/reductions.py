@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import apply, raw
+from chainrule.autodiff import Primitive, apply, raw
 from chainrule.ops._axes import keepdims_shape, normalize_axis, shape_of
 from chainrule.ops._samples import Draw, reduction_samples
 from chainrule.ops._table import Convention, Exposure, primitive
@@ -77,39 +77,40 @@ def _check_nonempty(name: str) -> Any:
     return check
 
 
-max = primitive(  # noqa: A001 - the API name
-    "max",
-    lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
-    [_extremum_vjp],
-    formula="∂max(x)/∂xⱼ = 1/k for the k elements equal to the max, else 0",
-    check=_check_nonempty("max"),
-    samples=reduction_samples(_reduce_sample("max"), _draw.distinct),
-    expose=Exposure(form=lambda x, axis=None, keepdims=False: apply(
-        max, (x,), _params(x, axis, keepdims, "max")),
-        method="max", function="max",
-        doc="Maximum over ``axis``; ties split the gradient evenly."),
-    conventions=[Convention(
+def _extremum(name: str, reduce: Any, doc: str, convention: Convention) -> Primitive:
+    """Declare ``max`` or ``min``: the gradient goes to the elements equal to the result,
+    split evenly among ties."""
+
+    def form(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return apply(prim, (x,), _params(x, axis, keepdims, name))
+
+    prim = primitive(
+        name,
+        lambda x, axis=None, keepdims=False: reduce(x, axis=axis, keepdims=keepdims),
+        [_extremum_vjp],
+        formula=f"∂{name}(x)/∂xⱼ = 1/k for the k elements equal to the {name}, else 0",
+        check=_check_nonempty(name),
+        samples=reduction_samples(_reduce_sample(name), _draw.distinct),
+        expose=Exposure(form=form, method=name, function=name, doc=doc),
+        conventions=[convention],
+    )
+    return prim
+
+
+max = _extremum(  # noqa: A001 - the API name
+    "max", np.max, "Maximum over ``axis``; ties split the gradient evenly.",
+    Convention(
         "max ties", "∂max(x)/∂xⱼ = 1/k for each of k tied maxima", 0.5,
         "symmetric in the tied elements (value shown for k = 2); PyTorch's amax and "
         "full-reduction max agree, while max(dim) picks one index",
         "test_max_reduction_splits_ties_evenly",
-    )],
+    ),
 )
-
-min = primitive(  # noqa: A001 - the API name
-    "min",
-    lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
-    [_extremum_vjp],
-    formula="∂min(x)/∂xⱼ = 1/k for the k elements equal to the min, else 0",
-    check=_check_nonempty("min"),
-    samples=reduction_samples(_reduce_sample("min"), _draw.distinct),
-    expose=Exposure(form=lambda x, axis=None, keepdims=False: apply(
-        min, (x,), _params(x, axis, keepdims, "min")),
-        method="min", function="min",
-        doc="Minimum over ``axis``; ties split the gradient evenly."),
-    conventions=[Convention(
+min = _extremum(  # noqa: A001 - the API name
+    "min", np.min, "Minimum over ``axis``; ties split the gradient evenly.",
+    Convention(
         "min ties", "∂min(x)/∂xⱼ = 1/k for each of k tied minima", 0.5,
         "as for max (value shown for k = 2); PyTorch's amin agrees",
         "test_min_reduction_splits_ties_evenly",
-    )],
+    ),
 )
