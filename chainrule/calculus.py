@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -23,6 +23,8 @@ from chainrule.tensor import Tensor, to_array
 from chainrule.transforms import grad
 
 ScalarFunction = Callable[[Any], Any]
+#: What :func:`derivative` returns: a function of a point giving a Tensor.
+TensorFunction = Callable[[Any], Tensor]
 
 
 def _check_order(order: Any, op: str) -> int:
@@ -31,10 +33,10 @@ def _check_order(order: Any, op: str) -> int:
     return int(order)
 
 
-def _summed(f: ScalarFunction) -> ScalarFunction:
+def _summed(f: ScalarFunction) -> TensorFunction:
     """``x ↦ Σ f(x)``: for an elementwise ``f`` its gradient is f' at every point of ``x``."""
 
-    def total(x: Any) -> Any:
+    def total(x: Any) -> Tensor:
         out = f(x)
         if not isinstance(out, Tensor):
             raise TypeError(
@@ -45,7 +47,7 @@ def _summed(f: ScalarFunction) -> ScalarFunction:
     return total
 
 
-def derivative(f: ScalarFunction, order: int = 1) -> ScalarFunction:
+def derivative(f: ScalarFunction, order: int = 1) -> TensorFunction:
     r"""The ``order``-th derivative :math:`f^{(n)} = \frac{d^n f}{dx^n}` of a scalar function.
 
     Each order is one more reverse pass over the previous one,
@@ -73,7 +75,7 @@ def derivative(f: ScalarFunction, order: int = 1) -> ScalarFunction:
     if order == 0:
         # f⁽⁰⁾ = f, but accept the same inputs (numbers, arrays) as the higher orders do.
         return lambda x: f(x if isinstance(x, Traced) else Tensor(x))
-    result = f
+    result: ScalarFunction = f
     for _ in range(order):
         result = grad(_summed(result))
     return result
@@ -101,8 +103,8 @@ def taylor(f: ScalarFunction, x0: Any, order: int) -> Tensor:
     """
     order = _check_order(order, "taylor")
     x0 = _as_point(x0, "taylor")
-    coefficients = []
-    current = f
+    coefficients: list[Tensor] = []
+    current: ScalarFunction = f
     for k in range(order + 1):
         value = current(x0)
         if not isinstance(value, Tensor) or value.size != 1:
@@ -113,9 +115,9 @@ def taylor(f: ScalarFunction, x0: Any, order: int) -> Tensor:
     return stack(coefficients)
 
 
-def _as_point(value: Any, op: str, dtype: Any = None) -> Any:
+def _as_point(value: Any, op: str, dtype: Any = None) -> Tensor:
     """A scalar Tensor from ``value`` (a Tensor is kept as is, so gradients reach it)."""
-    if isinstance(value, Traced):
+    if isinstance(value, Tensor):
         if value.size != 1:
             raise ValueError(f"{op}: expected a scalar, got a tensor of shape "
                              f"{shape_str(value.shape)}")
@@ -125,7 +127,13 @@ def _as_point(value: Any, op: str, dtype: Any = None) -> Any:
         raise ValueError(f"{op}: expected a scalar, got an array of shape {shape_str(array.shape)}")
     if array.dtype.kind != "f":
         array = array.astype(STATE.default_dtype)
-    return Tensor._from_op(array.reshape(()), None)
+    return _constant(array.reshape(()))
+
+
+def _constant(data: np.ndarray) -> Tensor:
+    """``data`` as a Tensor with no graph (``Traced._from_op`` is typed as giving a Traced;
+    on Tensor it gives a Tensor)."""
+    return cast(Tensor, Tensor._from_op(data, None))
 
 
 def _limit_dtype(a: Any, b: Any) -> np.dtype:
@@ -173,14 +181,14 @@ def integrate(f: ScalarFunction, a: Any, b: Any, n: int = 32) -> Tensor:
         raise ValueError(f"integrate: n must be a positive integer, got {n!r}")
     dtype = _limit_dtype(a, b)
     t, w = np.polynomial.legendre.leggauss(int(n))
-    a = _as_point(a, "integrate", dtype)
-    b = _as_point(b, "integrate", dtype)
-    half = (b - a) * 0.5
-    mid = (a + b) * 0.5
+    lo = _as_point(a, "integrate", dtype)
+    hi = _as_point(b, "integrate", dtype)
+    half = (hi - lo) * 0.5
+    mid = (lo + hi) * 0.5
     nodes = half.reshape(()).astype(dtype) * t.astype(dtype) + mid.reshape(()).astype(dtype)
     values = f(nodes)
     if not isinstance(values, Tensor):
-        values = Tensor._from_op(to_array(values, op="integrate"), None)
+        values = _constant(to_array(values, op="integrate"))
     if values.shape == ():
         values = values * np.ones(int(n), dtype=dtype)
     if values.shape != (int(n),):
