@@ -9,7 +9,7 @@ an unbiased estimate when :math:`B` is drawn uniformly, which is what shuffling 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -19,13 +19,19 @@ from chainrule.errors import shape_str
 from chainrule.tensor import Tensor, to_array
 
 
+def _wrap(array: np.ndarray) -> Tensor:
+    """``array`` as a Tensor with no graph, shared not copied (``Traced._from_op`` is typed
+    as giving a Traced; on Tensor it gives a Tensor)."""
+    return cast(Tensor, Tensor._from_op(array, None))
+
+
 def _as_tensor(value: Any) -> Tensor:
     """A Tensor sharing ``value``'s array when it is already a Tensor or an ndarray."""
-    if isinstance(value, Traced):
-        return value  # type: ignore[return-value]
+    if isinstance(value, Tensor):
+        return value
     if isinstance(value, np.ndarray):
-        return Tensor._from_op(value, None)  # type: ignore[return-value]
-    return Tensor._from_op(to_array(value, op="TensorDataset"), None)  # type: ignore[return-value]
+        return _wrap(value)
+    return _wrap(to_array(value, op="TensorDataset"))
 
 
 class TensorDataset:
@@ -72,22 +78,20 @@ class TensorDataset:
 
     def gather(self, indices: Any) -> tuple[Tensor, ...]:
         """The samples at ``indices`` in one fancy-indexing step per tensor (no graph)."""
-        return tuple(
-            Tensor._from_op(t.data[indices], None) for t in self.tensors  # type: ignore[misc]
-        )
+        return tuple(_wrap(t.data[indices]) for t in self.tensors)
 
     def __repr__(self) -> str:
         shapes = ", ".join(shape_str(t.shape) for t in self.tensors)
         return f"TensorDataset({shapes})"
 
 
-def _collate(samples: list[Any]) -> Any:
+def _collate(samples: list[Any]) -> Tensor | tuple[Any, ...]:
     """Stack per-sample items along a new first axis: tuples field by field."""
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return tuple(_collate([s[k] for s in samples]) for k in range(len(first)))
     arrays = [s.data if isinstance(s, Traced) else np.asarray(s) for s in samples]
-    return Tensor._from_op(np.stack(arrays), None)
+    return _wrap(np.stack(arrays))
 
 
 def _check_flag(name: str, value: Any) -> bool:
@@ -149,13 +153,14 @@ class DataLoader:
                 raise TypeError(f"DataLoader: seed must be an int or None, got {seed!r}")
             if seed < 0:
                 raise ValueError(f"DataLoader: seed must be non-negative, got {seed}")
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = _check_flag("shuffle", shuffle)
-        self.drop_last = _check_flag("drop_last", drop_last)
-        self.seed = seed
+        self.dataset: Any = dataset
+        self.batch_size: int = int(batch_size)
+        self.shuffle: bool = _check_flag("shuffle", shuffle)
+        self.drop_last: bool = _check_flag("drop_last", drop_last)
+        self.seed: int | None = seed
         # Created once, so successive epochs continue one reproducible stream.
-        self._generator = None if seed is None else np.random.default_rng(int(seed))
+        self._generator: np.random.Generator | None = (
+            None if seed is None else np.random.default_rng(int(seed)))
 
     def __len__(self) -> int:
         n = len(self.dataset)
