@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -19,6 +19,10 @@ _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64
 
 class _State:
     __slots__ = ("default_dtype", "grad_enabled", "generator")
+
+    default_dtype: np.dtype
+    grad_enabled: bool
+    generator: np.random.Generator
 
     def __init__(self) -> None:
         self.default_dtype = np.dtype(np.float32)
@@ -69,6 +73,7 @@ class _GradMode:
     """Context manager and decorator that sets grad mode, restoring it on exit."""
 
     _enabled: bool
+    _previous: bool
 
     def __enter__(self) -> None:
         self._previous = STATE.grad_enabled
@@ -83,7 +88,8 @@ class _GradMode:
             with type(self)():
                 return func(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        # functools.wraps keeps the signature for readers; the checkers need telling.
+        return cast(_F, wrapper)
 
 
 class no_grad(_GradMode):

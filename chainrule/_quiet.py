@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
+# NumPy's error-state variable, or None where NumPy has none (1.x). Bound to a name of our
+# own: NumPy's stubs declare theirs Final, so the fallback could not rebind it.
+_errstate: ContextVar[Any] | None
 try:  # NumPy ≥ 2: errstate sets this context variable
     from numpy._core.umath import _extobj_contextvar, _make_extobj
 
+    _errstate = _extobj_contextvar
     _IGNORE: Any = _make_extobj(all="ignore")
 except ImportError:  # pragma: no cover - NumPy 1.x
-    _extobj_contextvar = None
+    _errstate = None
 
 
 def quiet(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,7 +38,7 @@ def quiet(func: Callable[..., Any]) -> Callable[..., Any]:
     >>> quiet(np.divide)(np.float64(1.0), 0.0)
     np.float64(inf)
     """
-    if _extobj_contextvar is None:  # pragma: no cover - NumPy 1.x
+    if _errstate is None:  # pragma: no cover - NumPy 1.x
 
         @functools.wraps(func)
         def fallback(*args: Any, **kwargs: Any) -> Any:
@@ -42,7 +47,7 @@ def quiet(func: Callable[..., Any]) -> Callable[..., Any]:
 
         return fallback
 
-    set_state, reset = _extobj_contextvar.set, _extobj_contextvar.reset
+    set_state, reset = _errstate.set, _errstate.reset
 
     def quieted(*args: Any, **kwargs: Any) -> Any:
         token = set_state(_IGNORE)

@@ -24,6 +24,8 @@ from chainrule.tensor import Tensor, wrap
 from chainrule.transforms import grad
 
 ScalarFunction = Callable[[Any], Any]
+#: What :func:`derivative` returns: a function of a point giving a Tensor.
+TensorFunction = Callable[[Any], Tensor]
 
 
 def _check_order(order: Any, op: str) -> int:
@@ -32,10 +34,10 @@ def _check_order(order: Any, op: str) -> int:
     return int(order)
 
 
-def _summed(f: ScalarFunction) -> ScalarFunction:
+def _summed(f: ScalarFunction) -> TensorFunction:
     """``x ↦ Σ f(x)``: for an elementwise ``f`` its gradient is f' at every point of ``x``."""
 
-    def total(x: Any) -> Any:
+    def total(x: Any) -> Tensor:
         out = f(x)
         if not isinstance(out, Tensor):
             raise TypeError(
@@ -46,7 +48,7 @@ def _summed(f: ScalarFunction) -> ScalarFunction:
     return total
 
 
-def derivative(f: ScalarFunction, order: int = 1) -> ScalarFunction:
+def derivative(f: ScalarFunction, order: int = 1) -> TensorFunction:
     r"""The ``order``-th derivative :math:`f^{(n)} = \frac{d^n f}{dx^n}` of a scalar function.
 
     Each order is one more reverse pass over the previous one,
@@ -74,7 +76,7 @@ def derivative(f: ScalarFunction, order: int = 1) -> ScalarFunction:
     if order == 0:
         # f⁽⁰⁾ = f, but accept the same inputs (numbers, arrays) as the higher orders do.
         return lambda x: f(x if isinstance(x, Traced) else Tensor(x))
-    result = f
+    result: ScalarFunction = f
     for _ in range(order):
         result = grad(_summed(result))
     return result
@@ -102,8 +104,8 @@ def taylor(f: ScalarFunction, x0: Any, order: int) -> Tensor:
     """
     order = _check_order(order, "taylor")
     x0 = _as_point(x0, "taylor")
-    coefficients = []
-    current = f
+    coefficients: list[Tensor] = []
+    current: ScalarFunction = f
     for k in range(order + 1):
         value = current(x0)
         if not isinstance(value, Tensor) or value.size != 1:
@@ -114,9 +116,9 @@ def taylor(f: ScalarFunction, x0: Any, order: int) -> Tensor:
     return stack(coefficients)
 
 
-def _as_point(value: Any, op: str, dtype: Any = None) -> Any:
+def _as_point(value: Any, op: str, dtype: Any = None) -> Tensor:
     """A scalar Tensor from ``value`` (a Tensor is kept as is, so gradients reach it)."""
-    if isinstance(value, Traced):
+    if isinstance(value, Tensor):
         if value.size != 1:
             raise ValueError(f"{op}: expected a scalar, got a tensor of shape "
                              f"{shape_str(value.shape)}")
@@ -127,7 +129,6 @@ def _as_point(value: Any, op: str, dtype: Any = None) -> Any:
     if array.dtype.kind != "f":
         array = array.astype(STATE.default_dtype)
     return wrap(array.reshape(()))
-
 
 def _limit_dtype(a: Any, b: Any) -> np.dtype:
     """The nodes' dtype: the common float dtype of the limits that carry one (Tensors, NumPy
@@ -174,10 +175,10 @@ def integrate(f: ScalarFunction, a: Any, b: Any, n: int = 32) -> Tensor:
         raise ValueError(f"integrate: n must be a positive integer, got {n!r}")
     dtype = _limit_dtype(a, b)
     t, w = np.polynomial.legendre.leggauss(int(n))
-    a = _as_point(a, "integrate", dtype)
-    b = _as_point(b, "integrate", dtype)
-    half = (b - a) * 0.5
-    mid = (a + b) * 0.5
+    lo = _as_point(a, "integrate", dtype)
+    hi = _as_point(b, "integrate", dtype)
+    half = (hi - lo) * 0.5
+    mid = (lo + hi) * 0.5
     nodes = half.reshape(()).astype(dtype) * t.astype(dtype) + mid.reshape(()).astype(dtype)
     values = f(nodes)
     if not isinstance(values, Tensor):

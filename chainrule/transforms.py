@@ -10,7 +10,7 @@ result is an ordinary differentiable Tensor.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -19,12 +19,12 @@ from chainrule._convert import to_array
 from chainrule.autodiff import Traced, reaches_leaf
 from chainrule.autodiff import backward as _backward
 from chainrule.errors import shape_str
+from chainrule.function_forms import stack
 from chainrule.tensor import Tensor, wrap
 
 
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, op: str) -> tuple[int, ...]:
-    single = isinstance(argnums, (int, np.integer))
-    nums = (argnums,) if single else tuple(argnums)
+    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
     for n in nums:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not -nargs <= n < nargs:
             raise ValueError(
@@ -32,7 +32,6 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, op: str) -> tuple[i
                 f"{nargs} positional argument(s)"
             )
     return tuple(int(n) % nargs for n in nums)
-
 
 def _as_variable(value: Any) -> Tensor:
     """The tensor to differentiate with respect to.
@@ -77,7 +76,8 @@ def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: 
     if not create and isinstance(cotangent, Traced):
         cotangent = cotangent.data
     grads = _backward(out, cotangent, retain_graph or create, create, targets=variables)
-    result = []
+    assert grads is not None  # with targets, backward returns one entry per target
+    result: list[Tensor] = []
     for v, g in zip(variables, grads):
         if g is None:
             result.append(_zeros_for(v))
@@ -88,7 +88,8 @@ def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: 
     return result
 
 
-def _call(f: Callable[..., Any], args: tuple, argnums: tuple[int, ...]) -> tuple[Any, list, bool]:
+def _call(f: Callable[..., Any], args: tuple[Any, ...], argnums: tuple[int, ...]
+          ) -> tuple[Any, list[Tensor], bool]:
     """Call ``f`` with the differentiated arguments replaced by variables."""
     outer = STATE.grad_enabled and any(
         isinstance(args[i], Tensor) and args[i].requires_grad for i in argnums
@@ -106,8 +107,14 @@ def _call(f: Callable[..., Any], args: tuple, argnums: tuple[int, ...]) -> tuple
     return out, variables, outer
 
 
+@overload
+def value_and_grad(f: Callable[..., Any], argnums: int = 0
+                   ) -> Callable[..., tuple[Tensor, Tensor]]: ...
+@overload
+def value_and_grad(f: Callable[..., Any], argnums: Sequence[int]
+                   ) -> Callable[..., tuple[Tensor, tuple[Tensor, ...]]]: ...
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0
-                   ) -> Callable[..., tuple[Tensor, Any]]:
+                   ) -> Callable[..., tuple[Tensor, Tensor | tuple[Tensor, ...]]]:
     r"""A function returning ``(f(*args), ∇f(*args))`` for scalar-valued ``f``.
 
     Args:
@@ -120,7 +127,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0
     (8.0, 12.0)
     """
 
-    def value_and_grad_f(*args: Any) -> tuple[Tensor, Any]:
+    def value_and_grad_f(*args: Any) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
         nums = _argnums_tuple(argnums, len(args), "grad")
         out, variables, outer = _call(f, args, nums)
         out = _output_tensor(out, "grad")
@@ -141,7 +148,12 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0
     return value_and_grad_f
 
 
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+@overload
+def grad(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]: ...
+@overload
+def grad(f: Callable[..., Any], argnums: Sequence[int]) -> Callable[..., tuple[Tensor, ...]]: ...
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0
+         ) -> Callable[..., Tensor | tuple[Tensor, ...]]:
     r"""A function returning the gradient ∇f of scalar-valued ``f``; nests for higher orders.
 
     >>> import chainrule as cr
@@ -151,13 +163,14 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
     """
     inner = value_and_grad(f, argnums)
 
-    def grad_f(*args: Any) -> Any:
+    def grad_f(*args: Any) -> Tensor | tuple[Tensor, ...]:
         return inner(*args)[1]
 
     return grad_f
 
 
-def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Tensor, Callable[[Any], tuple]]:
+def vjp(f: Callable[..., Any], *primals: Any
+        ) -> tuple[Tensor, Callable[[Any], tuple[Tensor, ...]]]:
     r"""Evaluate ``f(*primals)`` and return ``(out, vjp_fn)``, where
     ``vjp_fn(v) = (vᵀ ∂out/∂primal₁, …)`` — a tuple, one entry per primal (JAX's convention).
     """
@@ -165,7 +178,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Tensor, Callable[[Any], t
     out, variables, outer = _call(f, primals, nums)
     out = _output_tensor(out, "vjp")
 
-    def vjp_fn(cotangent: Any) -> tuple:
+    def vjp_fn(cotangent: Any) -> tuple[Tensor, ...]:
         v = cotangent if isinstance(cotangent, Tensor) else Tensor(
             to_array(cotangent, op="vjp"), dtype=out.dtype)
         if v.shape != out.shape:
@@ -197,7 +210,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     nums = tuple(range(len(primals)))
     out, variables, outer = _call(f, primals, nums)
     out = _output_tensor(out, "jvp")
-    tangent_tensors = []
+    tangent_tensors: list[Tensor] = []
     for v, t in zip(variables, tangents):
         t = t if isinstance(t, Tensor) else Tensor(to_array(t, op="jvp"), dtype=v.dtype)
         if t.shape != v.shape:
@@ -211,7 +224,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     if not out.requires_grad:
         return out, wrap(np.zeros_like(out.data))
     vjps = _backward(out, u, True, True, targets=variables)
-    total = None
+    assert vjps is not None  # with targets, backward returns one entry per target
+    total: Tensor | None = None
     for g, t in zip(vjps, tangent_tensors):
         if g is None:
             continue
@@ -223,12 +237,18 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     return (out if outer else out.detach()), tangent_out
 
 
-def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+@overload
+def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]: ...
+@overload
+def jacobian(f: Callable[..., Any], argnums: Sequence[int]
+             ) -> Callable[..., tuple[Tensor, ...]]: ...
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0
+             ) -> Callable[..., Tensor | tuple[Tensor, ...]]:
     r"""A function returning the Jacobian ∂f/∂x, of shape ``out.shape + x.shape``
     (a tuple of them for a tuple ``argnums``), built row by row from vector-Jacobian
     products with the unit vectors eᵢ."""
 
-    def jacobian_f(*args: Any) -> Any:
+    def jacobian_f(*args: Any) -> Tensor | tuple[Tensor, ...]:
         nums = _argnums_tuple(argnums, len(args), "jacobian")
         out, variables, outer = _call(f, args, nums)
         out = _output_tensor(out, "jacobian")
@@ -239,9 +259,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
             grads = _gradients(out, variables, basis.reshape(out.shape), outer, retain_graph=True)
             for row, g in zip(rows, grads):
                 row.append(g)
-        from chainrule.function_forms import stack
-
-        results = []
+        results: list[Tensor] = []
         for v, row in zip(variables, rows):
             if row:
                 results.append(stack(row, axis=0).reshape(out.shape + v.shape))
@@ -254,7 +272,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     return jacobian_f
 
 
-def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
     r"""A function returning the Hessian ∂²f/∂x², the Jacobian of the gradient; for
     f(x) = xᵀAx it is A + Aᵀ."""
     if not isinstance(argnums, (int, np.integer)):

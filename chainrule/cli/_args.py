@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 PROG = "chainrule"
 
@@ -32,6 +32,11 @@ class CliParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         fail(f"{message} (see '{self.prog} --help')")
+
+
+#: What ``CliParser.add_subparsers`` returns, and each subcommand's ``register`` takes
+#: (a string: ``_SubParsersAction`` cannot be subscripted at run time).
+Subparsers: TypeAlias = "argparse._SubParsersAction[CliParser]"
 
 
 def positive_float(text: str) -> float:

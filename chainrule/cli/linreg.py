@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chainrule.cli._args import positive_float, positive_int
+from chainrule.cli._args import Subparsers, positive_float, positive_int
 from chainrule.creation import from_numpy, tensor
 from chainrule.optim import SGD
 from chainrule.tensor import Tensor
@@ -130,7 +130,7 @@ def stable_learning_rate() -> float:
     return float(2.0 / np.linalg.eigvalsh(hessian).max())
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``linreg`` subcommand."""
     parser = subparsers.add_parser(
         "linreg",

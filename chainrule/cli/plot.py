@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from chainrule.cli._args import Subparsers
 
 WHAT = ("activations", "descent", "flow", "graph", "gradcheck")
 FORMATS = ("png", "svg")
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``plot`` subcommand to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
     parser = subparsers.add_parser(
         "plot",
@@ -73,7 +74,7 @@ def _activations(out: Path, fmt: str, seed: int) -> list[Path]:
 def _descent(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule import viz
 
-    written = []
+    written: list[Path] = []
     for name, title, cost_name, start, steps, lrs, (xlim, ylim), minimum in _DESCENT_DEMOS:
         cost = getattr(viz, cost_name)
         paths = {
@@ -92,7 +93,7 @@ def _flow(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule.viz._demos import deep_mlp, digits_batch
 
     x, y = digits_batch(seed=seed)
-    written = []
+    written: list[Path] = []
     for activation in ("sigmoid", "relu"):
         model = deep_mlp(activation, depth=10, seed=seed)
         report = viz.gradient_flow(model, x, y)

@@ -33,7 +33,8 @@ Split = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
 def _wrap(array: np.ndarray) -> Tensor:
-    return wrap(np.ascontiguousarray(array))  # type: ignore[return-value]
+    """``array`` as a contiguous Tensor with no graph (scikit-learn may hand out views)."""
+    return wrap(np.ascontiguousarray(array))
 
 
 def _seed_linear() -> Split:

@@ -22,11 +22,11 @@ from chainrule.tensor import Tensor, wrap
 
 def _as_tensor(value: Any) -> Tensor:
     """A Tensor sharing ``value``'s array when it is already a Tensor or an ndarray."""
-    if isinstance(value, Traced):
-        return value  # type: ignore[return-value]
+    if isinstance(value, Tensor):
+        return value
     if isinstance(value, np.ndarray):
-        return wrap(value)  # type: ignore[return-value]
-    return wrap(to_array(value, op="TensorDataset"))  # type: ignore[return-value]
+        return wrap(value)
+    return wrap(to_array(value, op="TensorDataset"))
 
 
 class TensorDataset:
@@ -73,16 +73,14 @@ class TensorDataset:
 
     def gather(self, indices: Any) -> tuple[Tensor, ...]:
         """The samples at ``indices`` in one fancy-indexing step per tensor (no graph)."""
-        return tuple(
-            wrap(t.data[indices]) for t in self.tensors  # type: ignore[misc]
-        )
+        return tuple(wrap(t.data[indices]) for t in self.tensors)
 
     def __repr__(self) -> str:
         shapes = ", ".join(shape_str(t.shape) for t in self.tensors)
         return f"TensorDataset({shapes})"
 
 
-def _collate(samples: list[Any]) -> Any:
+def _collate(samples: list[Any]) -> Tensor | tuple[Any, ...]:
     """Stack per-sample items along a new first axis: tuples field by field."""
     first = samples[0]
     if isinstance(first, (tuple, list)):
@@ -150,13 +148,14 @@ class DataLoader:
                 raise TypeError(f"DataLoader: seed must be an int or None, got {seed!r}")
             if seed < 0:
                 raise ValueError(f"DataLoader: seed must be non-negative, got {seed}")
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = _check_flag("shuffle", shuffle)
-        self.drop_last = _check_flag("drop_last", drop_last)
-        self.seed = seed
+        self.dataset: Any = dataset
+        self.batch_size: int = int(batch_size)
+        self.shuffle: bool = _check_flag("shuffle", shuffle)
+        self.drop_last: bool = _check_flag("drop_last", drop_last)
+        self.seed: int | None = seed
         # Created once, so successive epochs continue one reproducible stream.
-        self._generator = None if seed is None else np.random.default_rng(int(seed))
+        self._generator: np.random.Generator | None = (
+            None if seed is None else np.random.default_rng(int(seed)))
 
     def __len__(self) -> int:
         n = len(self.dataset)

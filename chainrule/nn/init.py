@@ -13,13 +13,17 @@ weights of variance :math:`\mathrm{Var}(w)` give outputs of variance
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from chainrule._config import default_generator
 from chainrule.autodiff import Traced
 from chainrule.errors import shape_str
+from chainrule.tensor import Tensor
+
+# Each fill returns the tensor it was given: a Parameter in, the same Parameter out.
+_T = TypeVar("_T", bound=Tensor)
 
 __all__ = [
     "calculate_gain", "constant_", "fan_in_and_fan_out", "kaiming_normal_", "kaiming_uniform_",
@@ -35,7 +39,7 @@ def _target(op: str, tensor: Any) -> np.ndarray:
     return tensor.data
 
 
-def _fill(tensor: Any, values: Any) -> Any:
+def _fill(tensor: _T, values: Any) -> _T:
     np.copyto(tensor.data, values, casting="unsafe")
     return tensor
 
@@ -65,7 +69,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
+def fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight: ``(in, out)`` for a Linear weight ``(out, in)``;
     trailing axes (a convolution's kernel) multiply both."""
     shape = _target("fan_in_and_fan_out", tensor).shape
@@ -77,38 +81,38 @@ def fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def uniform_(tensor: Any, a: float = 0.0, b: float = 1.0,
-             generator: np.random.Generator | None = None) -> Any:
+def uniform_(tensor: _T, a: float = 0.0, b: float = 1.0,
+             generator: np.random.Generator | None = None) -> _T:
     r"""Fill with draws from :math:`\mathcal U(a, b)`."""
     data = _target("uniform_", tensor)
     return _fill(tensor, _generator(generator).uniform(a, b, size=data.shape))
 
 
-def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0,
-            generator: np.random.Generator | None = None) -> Any:
+def normal_(tensor: _T, mean: float = 0.0, std: float = 1.0,
+            generator: np.random.Generator | None = None) -> _T:
     r"""Fill with draws from :math:`\mathcal N(\text{mean}, \text{std}^2)`."""
     data = _target("normal_", tensor)
     return _fill(tensor, _generator(generator).normal(mean, std, size=data.shape))
 
 
-def constant_(tensor: Any, val: float) -> Any:
+def constant_(tensor: _T, val: float) -> _T:
     """Fill with ``val``."""
     _target("constant_", tensor)
     return _fill(tensor, val)
 
 
-def zeros_(tensor: Any) -> Any:
+def zeros_(tensor: _T) -> _T:
     """Fill with 0."""
     return constant_(tensor, 0.0)
 
 
-def ones_(tensor: Any) -> Any:
+def ones_(tensor: _T) -> _T:
     """Fill with 1."""
     return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(tensor: Any, gain: float = 1.0,
-                    generator: np.random.Generator | None = None) -> Any:
+def xavier_uniform_(tensor: _T, gain: float = 1.0,
+                    generator: np.random.Generator | None = None) -> _T:
     r"""Glorot uniform: :math:`\mathcal U(-a, a)`,
     :math:`a = \text{gain}\sqrt{6/(n_{in}+n_{out})}`."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
@@ -116,15 +120,15 @@ def xavier_uniform_(tensor: Any, gain: float = 1.0,
     return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: Any, gain: float = 1.0,
-                   generator: np.random.Generator | None = None) -> Any:
+def xavier_normal_(tensor: _T, gain: float = 1.0,
+                   generator: np.random.Generator | None = None) -> _T:
     r"""Glorot normal: :math:`\mathcal N(0, \sigma^2)`,
     :math:`\sigma = \text{gain}\sqrt{2/(n_{in}+n_{out})}`."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
-def _kaiming_std(op: str, tensor: Any, a: float, mode: str, nonlinearity: str) -> float:
+def _kaiming_std(op: str, tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = fan_in_and_fan_out(tensor)
@@ -134,9 +138,9 @@ def _kaiming_std(op: str, tensor: Any, a: float, mode: str, nonlinearity: str) -
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor: Any, a: float = 0.0, mode: str = "fan_in",
+def kaiming_uniform_(tensor: _T, a: float = 0.0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu",
-                     generator: np.random.Generator | None = None) -> Any:
+                     generator: np.random.Generator | None = None) -> _T:
     r"""He uniform: :math:`\mathcal U(-b, b)`, :math:`b = \text{gain}\sqrt{3/\text{fan}}`.
 
     ``nn.Linear``'s default, ``kaiming_uniform_(w, a=√5)``, has gain
@@ -147,9 +151,9 @@ def kaiming_uniform_(tensor: Any, a: float = 0.0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor: Any, a: float = 0.0, mode: str = "fan_in",
+def kaiming_normal_(tensor: _T, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu",
-                    generator: np.random.Generator | None = None) -> Any:
+                    generator: np.random.Generator | None = None) -> _T:
     r"""He normal: :math:`\mathcal N(0, \sigma^2)`,
     :math:`\sigma = \text{gain}/\sqrt{\text{fan}}`."""
     std = _kaiming_std("kaiming_normal_", tensor, a, mode, nonlinearity)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, cast, overload
 
 import numpy as np
 
@@ -65,6 +65,11 @@ class Linear(Module):
     >>> layer(cr.ones(4, 3)).shape
     (4, 2)
     """
+
+    in_features: int
+    out_features: int
+    weight: Parameter
+    bias: Parameter | None
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype: Any = None, generator: np.random.Generator | None = None) -> None:
@@ -278,7 +283,8 @@ class Sequential(Module):
             self.add_module(str(name), module)
 
     def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
+        # The slots hold modules: the constructor and append() only ever add modules.
+        for module in cast("Iterable[Module]", self._modules.values()):
             x = module(x)
         return x
 
@@ -286,9 +292,13 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(cast("Iterable[Module]", self._modules.values()))
 
-    def __getitem__(self, index: int | slice) -> Any:
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequential: ...
+    def __getitem__(self, index: int | slice) -> Module | Sequential:
         items = list(self._modules.items())
         if isinstance(index, slice):
             return Sequential(OrderedDict(items[index]))
@@ -298,7 +308,7 @@ class Sequential(Module):
             )
         if not -len(items) <= index < len(items):
             raise IndexError(f"Sequential: index {index} is out of range for {len(items)} modules")
-        return items[index][1]
+        return cast(Module, items[index][1])
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end (named by its position)."""
@@ -359,5 +369,5 @@ class MLP(Sequential):
             if i < len(sizes) - 2:
                 layers.append(_ACTIVATIONS[activation]())
         super().__init__(*layers)
-        self.sizes = tuple(int(n) for n in sizes)
+        self.sizes: tuple[int, ...] = tuple(int(n) for n in sizes)
         self.activation = activation

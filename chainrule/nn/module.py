@@ -11,7 +11,7 @@ walking the tree of children. Names are dotted paths, as in PyTorch: ``"fc.weigh
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -43,6 +43,10 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
+    # What backward() stores there: a plain Tensor (or nothing yet).
+    grad: Tensor | None
+    requires_grad: bool
+
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             array = np.empty((0,), dtype=STATE.default_dtype)
@@ -61,7 +65,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
 
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` skipped (PyTorch's ``_IncompatibleKeys``)."""
@@ -94,6 +97,10 @@ class Module:
     """
 
     training: bool
+    # Set with object.__setattr__ in __init__; None entries reserve a name (bias=False).
+    _parameters: OrderedDict[str, Parameter | None]
+    _modules: OrderedDict[str, Module | None]
+    _label: str | None
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -103,20 +110,20 @@ class Module:
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
-        params = self.__dict__.get("_parameters")
-        modules = self.__dict__.get("_modules")
-        if isinstance(value, (Parameter, Module)) and params is None:
-            raise AttributeError(
-                f"{type(self).__name__}: cannot assign {type(value).__name__} "
-                f"'{name}' before Module.__init__() call (call super().__init__() first)"
-            )
-        if isinstance(value, Parameter):
+        params: OrderedDict[str, Parameter | None] | None = self.__dict__.get("_parameters")
+        modules: OrderedDict[str, Module | None] | None = self.__dict__.get("_modules")
+        if isinstance(value, (Parameter, Module)):
+            if params is None or modules is None:
+                raise AttributeError(
+                    f"{type(self).__name__}: cannot assign {type(value).__name__} "
+                    f"'{name}' before Module.__init__() call (call super().__init__() first)"
+                )
             self._forget(name)
-            params[name] = value
-        elif isinstance(value, Module):
-            self._forget(name)
-            modules[name] = value
-            object.__setattr__(value, "_label", name)
+            if isinstance(value, Parameter):
+                params[name] = value
+            else:
+                modules[name] = value
+                object.__setattr__(value, "_label", name)
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(
@@ -182,12 +189,15 @@ class Module:
 
     # ------------------------------------------------------------ running
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        """The computation; every subclass defines it."""
+        """The computation; every subclass defines it (a subclass may narrow the signature,
+        e.g. ``forward(self, x: Tensor) -> Tensor``)."""
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    # Typed as giving a Tensor, which every module of the library returns, so that an editor
+    # sees ``model(x)`` as a Tensor; ``forward`` stays open (``-> Any``) for user modules.
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         # A child is scoped as "name: Type" so two Linear layers stay apart in a drawing.
         label = self.__dict__.get("_label")
         with scope(type(self).__name__ if label is None else f"{label}: {type(self).__name__}"):
@@ -259,7 +269,7 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def apply(self, fn: Any) -> Module:
+    def apply(self, fn: Callable[[Module], object]) -> Module:
         """Call ``fn(module)`` on every descendant, children first, then on ``self``."""
         for child in self.children():
             child.apply(fn)
@@ -311,10 +321,11 @@ class Module:
                 f"load_state_dict: expected a mapping of name to tensor, "
                 f"got {type(state_dict).__name__}"
             )
-        own = {name: module._parameters[key] for name, module, key in self._param_slots()}
+        own = dict(self._param_slots())
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
-        arrays, errors = {}, []
+        arrays: dict[str, np.ndarray] = {}
+        errors: list[str] = []
         for name, param in own.items():
             if name not in state_dict:
                 continue
@@ -344,12 +355,13 @@ class Module:
             np.copyto(own[name].data, array, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)
 
-    def _param_slots(self) -> Iterator[tuple[str, Module, str]]:
-        """``(dotted name, owning module, local name)`` for every parameter slot."""
+    def _param_slots(self) -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, parameter)`` for every parameter slot (a shared parameter under
+        each of its names)."""
         for module_name, module in self.named_modules():
             for key, param in module._parameters.items():
                 if param is not None:
-                    yield (f"{module_name}.{key}" if module_name else key), module, key
+                    yield (f"{module_name}.{key}" if module_name else key), param
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:

@@ -36,6 +36,7 @@ def adam_update(theta: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray,
     c2 = 1 - beta2**t
     step_size = lr / c1
     if amsgrad:
+        assert v_max is not None, "adam_update: amsgrad needs the v_max buffer"
         np.maximum(v_max, v, out=v_max)
         np.sqrt(v_max, out=work)
     else:

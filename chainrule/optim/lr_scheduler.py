@@ -47,7 +47,7 @@ class LRScheduler:
                     f"first, or start with last_epoch=-1)"
                 )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = int(last_epoch)
+        self.last_epoch: int = int(last_epoch)
         self._step_count = 0
         # The first step only records the starting rates (PyTorch's "initial step").
         self._is_initial = True
@@ -74,7 +74,7 @@ class LRScheduler:
             values = self._closed_form_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr: list[float] = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
         """The learning rates the last :meth:`step` set, one per parameter group."""
@@ -145,7 +145,7 @@ class StepLR(LRScheduler):
         if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) \
                 or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
-        self.step_size = int(step_size)
+        self.step_size: int = int(step_size)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -226,7 +226,7 @@ class CosineAnnealingLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         if isinstance(T_max, bool) or not isinstance(T_max, (int, np.integer)) or T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
-        self.T_max = int(T_max)
+        self.T_max: int = int(T_max)
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 

@@ -14,8 +14,8 @@ every reference to a parameter sees its new value.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from chainrule._config import enable_grad
 from chainrule.tensor import Tensor
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+_K = TypeVar("_K")
+_T = TypeVar("_T")
 
 
 def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
@@ -125,7 +128,7 @@ class Optimizer:
         self._validate(self.defaults)
         if isinstance(params, (set, frozenset)):
             self._param_list(params)  # raises: a set has no stable order
-        groups = list(params)
+        groups: list[Any] = list(params)
         if len(groups) == 0:
             raise ValueError(f"{self._name}: optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -163,7 +166,7 @@ class Optimizer:
         if not condition:
             raise ValueError(f"{self._name}: {message}")
 
-    def _require_numbers(self, group: dict[str, Any], keys: Iterable[str]) -> None:
+    def _require_numbers(self, group: Mapping[_K, Any], keys: Iterable[_K]) -> None:
         for key in keys:
             if not _is_number(group[key]):
                 raise TypeError(
@@ -234,7 +237,11 @@ class Optimizer:
             )
 
     # ------------------------------------------------------------ stepping
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+    @overload
+    def step(self, closure: None = None) -> None: ...
+    @overload
+    def step(self, closure: Callable[[], _T]) -> _T: ...
+    def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         r"""Update every parameter that has a gradient (those with ``.grad is None`` are
         skipped) by the subclass's rule.
 
@@ -245,7 +252,7 @@ class Optimizer:
         Returns:
             The closure's loss, or ``None``.
         """
-        loss = None
+        loss: _T | None = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
@@ -290,7 +297,7 @@ class Optimizer:
         ``.npz``.
         """
         index: dict[int, int] = {}
-        groups = []
+        groups: list[dict[str, Any]] = []
         for group in self.param_groups:
             packed = {k: _copy_value(v) for k, v in group.items() if k != "params"}
             packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
@@ -330,7 +337,7 @@ class Optimizer:
             p = by_index[int(key)]
             new_state[p] = {name: self._load_state_value(p, int(key), name, value)
                             for name, value in entry.items()}
-        new_groups = []
+        new_groups: list[dict[str, Any]] = []
         for group, saved in zip(self.param_groups, saved_groups):
             restored = {k: _python_value(v) for k, v in saved.items() if k != "params"}
             for key, default in self.defaults.items():

@@ -24,12 +24,14 @@ def rmsprop_update(theta: np.ndarray, g: np.ndarray, v: np.ndarray, g_avg: np.nd
         g = g + weight_decay * theta
     v = alpha * v + (1 - alpha) * g * g
     if centered:
+        assert g_avg is not None, "rmsprop_update: centered needs the g_avg buffer"
         g_avg = _lerp(g_avg, g, 1 - alpha)      # α·g_avg + (1-α)·g
         v_tilde = v - g_avg * g_avg
     else:
         v_tilde = v
     denom = np.sqrt(v_tilde) + eps
     if momentum > 0:
+        assert b is not None, "rmsprop_update: momentum needs the b buffer"
         b = momentum * b + g / denom
         theta = theta - lr * b
     else:

@@ -10,14 +10,22 @@ nothing. :func:`gradient_flow` measures both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+import chainrule.nn.functional as F
 from chainrule.autodiff import Traced
+from chainrule.creation import as_tensor
+from chainrule.nn import Module
+from chainrule.tensor import Tensor
 from chainrule.viz.plots import SATURATION, new_figure, save_figure
+
+#: ``loss_fn(output, targets)``, as :func:`gradient_flow` calls it.
+LossFunction = Callable[[Tensor, Tensor], Tensor]
 
 # Activation modules by class name -> how to read "saturated" from their outputs.
 _SATURATING = {"Sigmoid": "sigmoid", "Tanh": "tanh"}
@@ -161,20 +169,21 @@ def _activation_stats(name: str, kind: str, out: np.ndarray) -> ActivationStats:
     return ActivationStats(name, kind, 0.0, saturated, float(np.mean(slope)))
 
 
-def _record_activations(model: Any) -> tuple[list[tuple[str, str, list]], list]:
+def _record_activations(model: Module
+                        ) -> tuple[list[tuple[str, str, list[np.ndarray]]], list[Module]]:
     """Wrap each activation module's ``forward`` to keep its output (a forward hook)."""
-    recorded: list[tuple[str, str, list]] = []
-    patched = []
+    recorded: list[tuple[str, str, list[np.ndarray]]] = []
+    patched: list[Module] = []
     for name, module in model.named_modules():
         cls = type(module).__name__
         kind = "relu" if cls in _RECTIFIERS else _SATURATING.get(cls)
         if kind is None:
             continue
-        outputs: list = []
+        outputs: list[np.ndarray] = []
         original = module.forward
 
-        def forward(*args: Any, _original: Any = original, _outputs: list = outputs,
-                    **kwargs: Any) -> Any:
+        def forward(*args: Any, _original: Any = original,
+                    _outputs: list[np.ndarray] = outputs, **kwargs: Any) -> Any:
             out = _original(*args, **kwargs)
             _outputs.append(out.data if isinstance(out, Traced) else np.asarray(out))
             return out
@@ -186,18 +195,15 @@ def _record_activations(model: Any) -> tuple[list[tuple[str, str, list]], list]:
     return recorded, patched
 
 
-def _default_loss(out: Any, y: Any) -> Any:
-    import chainrule.nn.functional as F
-
+def _default_loss(out: Tensor, y: Tensor) -> Tensor:
     target = y.data if isinstance(y, Traced) else np.asarray(y)
     if target.dtype.kind in "iu" and out.ndim == 2:
         return F.cross_entropy(out, y)
     return F.mse_loss(out, y if target.shape == out.shape else y.reshape(*out.shape))
 
 
-def _backprop(model: Any, x: Any, y: Any, loss_fn: Any) -> list[ActivationStats]:
-    from chainrule.creation import as_tensor
-
+def _backprop(model: Module, x: Any, y: Any, loss_fn: LossFunction | None
+              ) -> list[ActivationStats]:
     if y is None:
         raise ValueError("gradient_flow: pass the targets y with the inputs x (for the loss)")
     x, y = as_tensor(x, "gradient_flow"), as_tensor(y, "gradient_flow")
@@ -210,15 +216,15 @@ def _backprop(model: Any, x: Any, y: Any, loss_fn: Any) -> list[ActivationStats]
             del module.__dict__["forward"]
     loss = (loss_fn or _default_loss)(out, y)
     loss.backward()
-    stats = []
+    stats: list[ActivationStats] = []
     for name, kind, outputs in recorded:
         for out_data in outputs:
             stats.append(_activation_stats(name, kind, out_data))
     return stats
 
 
-def _param_rows(model: Any) -> list[ParamGrad]:
-    rows = []
+def _param_rows(model: Module) -> list[ParamGrad]:
+    rows: list[ParamGrad] = []
     for name, param in model.named_parameters():
         g = _grad_array(param)
         if g is None:
@@ -258,8 +264,9 @@ def _judge(report: GradientFlowReport, threshold: float, explode_norm: float) ->
             report.flags.append(f"{a.saturated:.0%} of the outputs of {a.name} are saturated")
 
 
-def gradient_flow(model: Any, x: Any = None, y: Any = None, loss_fn: Any = None,
-                  threshold: float = 100.0, explode_norm: float = 1e3) -> GradientFlowReport:
+def gradient_flow(model: Module, x: Any = None, y: Any = None,
+                  loss_fn: LossFunction | None = None, threshold: float = 100.0,
+                  explode_norm: float = 1e3) -> GradientFlowReport:
     r"""Per-parameter gradient statistics of ``model``, with flags where gradients vanish or
     explode, and the fraction of dead ReLUs and saturated sigmoid/tanh units.
 
