@@ -117,7 +117,7 @@ class Function:
             formula=_formula(cls),
             vjp_all=_rule(cls, ctx),
         )
-        return apply(prim, args, {})  # type: ignore[return-value]
+        return apply(prim, args, {})
 
 
 def _as_output(cls: type, out: Any) -> Tensor:
@@ -135,7 +135,7 @@ def _formula(cls: type) -> str:
     return f"custom derivative {cls.__name__}.backward" + (f": {first}" if first else "")
 
 
-def _rule(cls: type, ctx: FunctionCtx) -> Any:
+def _rule(cls: type[Function], ctx: FunctionCtx) -> Any:
     """The node's ``vjp_all``: call the user's backward with Tensors, check what it returns."""
 
     def vjp_all(g: Any, out: Any, inputs: Any, params: dict, needs: Any) -> list:

@@ -101,7 +101,7 @@ def _factor(node: Node, index: int, g: Any) -> tuple[Factor, Any]:
     needs = tuple(i == index for i in range(len(inputs)))
     g_next = np.asarray(node.prim.input_grads(g, node.out, args, node.params, needs)[index])
     value = None
-    if np.size(node.out) == 1 and np.size(args[index]) == 1:
+    if node.out is not None and np.size(node.out) == 1 and np.size(args[index]) == 1:
         unit = np.ones_like(node.out)
         local = node.prim.input_grads(unit, node.out, args, node.params, needs)[index]
         value = float(np.asarray(local).reshape(-1)[0])
@@ -118,7 +118,7 @@ def _path_counts(order: list[Node], targets: dict[int, int]) -> dict[Node, int]:
     counts: dict[Node, int] = {}
     for node in reversed(order):  # producers first
         total = 0
-        for x, need in zip(node.inputs, node.needs):
+        for x, need in zip(node.inputs or (), node.needs):
             if not need:
                 continue
             total += id(x) in targets
@@ -135,7 +135,7 @@ def _paths_per_target(order: list[Node], targets: dict[int, int]) -> list[int]:
     per_target = [0] * len(targets)
     for node in order:  # consumers first
         n = reaching.get(node, 0)
-        for x, need in zip(node.inputs, node.needs):
+        for x, need in zip(node.inputs or (), node.needs):
             if not need:
                 continue
             if id(x) in targets:
@@ -155,7 +155,7 @@ def _enumerate_paths(root: Node, targets: dict[int, int], counts: dict[Node, int
     while stack and len(found) < limit:
         node, chain = stack.pop()
         branches = []
-        for i, (x, need) in enumerate(zip(node.inputs, node.needs)):
+        for i, (x, need) in enumerate(zip(node.inputs or (), node.needs)):
             if not need:
                 continue
             link = ((node, i), chain)
@@ -194,7 +194,7 @@ class Explanation:
         self.output_value = output_value
         self.names = names
         self.paths = paths
-        self.num_paths = num_paths if not single else num_paths[0]
+        self.num_paths: int | list[int] = num_paths if not single else num_paths[0]
         self._totals = totals
         self._reverse = reverse
         self._single = single
@@ -242,7 +242,7 @@ class Explanation:
 
     def __str__(self) -> str:
         lines = [f"L = {self.output_value:.6g}"]
-        counts = [self.num_paths] if self._single else self.num_paths
+        counts = self.num_paths if isinstance(self.num_paths, list) else [self.num_paths]
         for i, name in enumerate(self.names):
             n = counts[i]
             lines.append(

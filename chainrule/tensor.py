@@ -251,13 +251,13 @@ class Tensor(Traced, TensorMethods):
         """Index of the largest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmax")
-        return wrap(np.argmax(self.data, axis=axis))
+        return wrap(np.asarray(np.argmax(self.data, axis=axis)))
 
     def argmin(self, axis: int | None = None) -> Tensor:
         """Index of the smallest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmin")
-        return wrap(np.argmin(self.data, axis=axis))
+        return wrap(np.asarray(np.argmin(self.data, axis=axis)))
 
 
 def wrap(array: np.ndarray) -> Tensor:
@@ -292,19 +292,22 @@ def method_of(record: OpRecord, name: str | None = None) -> Callable[..., Any]:
             form.__doc__ = record.exposure.doc
         return form
     prim, op = record.primitive, record.name
-    if len(prim.vjps) == 1:
-        def method(self: Tensor) -> Tensor:
-            return apply(prim, (self,), _NO_PARAMS)  # type: ignore[no-any-return]
-    elif name.startswith("__r"):
-        def method(self: Tensor, other: Any) -> Tensor:
-            if type(other) not in _FAST_OPERAND:
-                other = operand(op, other)
-            return apply(prim, (other, self), _NO_PARAMS)  # type: ignore[no-any-return]
-    else:
-        def method(self: Tensor, other: Any) -> Tensor:
-            if type(other) not in _FAST_OPERAND:
-                other = operand(op, other)
-            return apply(prim, (self, other), _NO_PARAMS)  # type: ignore[no-any-return]
+
+    def unary(self: Tensor) -> Tensor:
+        return apply(prim, (self,), _NO_PARAMS)
+
+    def binary(self: Tensor, other: Any) -> Tensor:
+        if type(other) not in _FAST_OPERAND:
+            other = operand(op, other)
+        return apply(prim, (self, other), _NO_PARAMS)
+
+    def reflected(self: Tensor, other: Any) -> Tensor:
+        if type(other) not in _FAST_OPERAND:
+            other = operand(op, other)
+        return apply(prim, (other, self), _NO_PARAMS)
+
+    method: Callable[..., Tensor] = (
+        unary if len(prim.vjps) == 1 else reflected if name.startswith("__r") else binary)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = record.exposure.doc or None
     return method

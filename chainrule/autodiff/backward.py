@@ -16,7 +16,7 @@ values, so what they compute is itself recorded and can be differentiated again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -25,13 +25,19 @@ from chainrule.autodiff.graph import consumer_counts
 from chainrule.autodiff.node import Node, Traced, wrap_result
 
 
+@overload
+def backward(root: Traced, gradient: Any, retain_graph: bool, create_graph: bool,
+             targets: None = None) -> None: ...
+@overload
+def backward(root: Traced, gradient: Any, retain_graph: bool, create_graph: bool,
+             targets: Sequence[Traced]) -> list[Any]: ...
 def backward(
     root: Traced,
     gradient: Any,
     retain_graph: bool,
     create_graph: bool,
     targets: Sequence[Traced] | None = None,
-) -> list | None:
+) -> list[Any] | None:
     """Backpropagate ``gradient`` = ∂L/∂root through the graph below ``root``.
 
     Args:
@@ -93,13 +99,16 @@ class _Pass:
         grads, counts, ready, node_slots = self.grads, self.counts, self.ready, self.node_slots
         create_graph, like, to_leaf = self.create_graph, type(self.root), self.to_leaf
         start = ready[0]
+        inputs: Any  # the node's input arrays, or (create_graph) its Traced inputs
+        out: Any
+        rules: Any  # one rule per input, or the gradients a vjp_all rule computed
         # The rules, their broadcasting undone and their results handed on, inline rather
         # than through Primitive.input_grads: this loop runs for every node of every backward.
         while ready:
             node = ready.pop()
             g = grads.pop(node)
             if node_slots and node in node_slots and node is not start:
-                self.results[node_slots[node]] = g  # type: ignore[index]
+                self.results[node_slots[node]] = g  # type: ignore[index]  # set with slots
             prim = node.prim
             params = node.params
             if create_graph:
@@ -122,7 +131,7 @@ class _Pass:
                 rules = prim.vjp_all(g, out, inputs, params, node.needs)
                 computed, owned = True, False
             sum_to = prim.sum_to
-            for x, a, need, rule in zip(node.inputs, inputs, node.needs, rules):  # type: ignore
+            for x, a, need, rule in zip(node.inputs, inputs, node.needs, rules):  # type: ignore[arg-type]
                 if not need:
                     continue
                 if computed:

@@ -51,12 +51,12 @@ _new = object.__new__
 def wrap_result(like: type[_T], data: Any, node: Node | None) -> _T:
     """An operation's result: a new value of ``like``'s result class holding ``data``
     (not copied, not checked), produced by ``node`` (``None``: a constant)."""
-    out = _new(like._result_class)
+    out: _T = _new(like._result_class)
     out.data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
     out.requires_grad = node is not None
     out._node = node
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 def raw(value: Any) -> Any:

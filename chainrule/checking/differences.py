@@ -108,7 +108,7 @@ def _partial(func: _Func, arrays: Sequence[np.ndarray], k: int, eps: float,
     for index in np.ndindex(shape):
         total: Any = 0.0
         for offset, weight in zip(stencil.offsets, stencil.weights):
-            value = base if offset == 0 else _evaluate(func, arrays, k, index, offset * eps)
+            value: Any = base if offset == 0 else _evaluate(func, arrays, k, index, offset * eps)
             total = total + weight * value
         columns.append(total / (stencil.span * eps))
     if not columns:

@@ -43,7 +43,7 @@ def _float64_leaves(inputs: Any) -> list[Tensor]:
 
 def _evaluate(f: Callable[..., Any], args: Sequence[Tensor]) -> Tensor:
     out = f(*args)
-    if not isinstance(out, Traced):
+    if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: f must return a Tensor, got {type(out).__name__}")
     return out
 

@@ -235,8 +235,9 @@ def _recipe(dataset: str, hidden: tuple[int, ...] | None, activation: str | None
                          f"{', '.join(ACTIVATIONS)}")
     if optimizer is not None and optimizer != recipe.optimizer and lr is None:
         lr = DEFAULT_LR[optimizer]  # the dataset's lr was tuned for its own optimizer
-    given = {"hidden": hidden, "activation": activation, "optimizer": optimizer, "lr": lr,
-             "epochs": epochs, "batch_size": batch_size}
+    given: dict[str, Any] = {"hidden": hidden, "activation": activation,
+                             "optimizer": optimizer, "lr": lr, "epochs": epochs,
+                             "batch_size": batch_size}
     return replace(recipe, **{k: v for k, v in given.items() if v is not None})
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autodiff import Primitive
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
 from chainrule.ops._samples import Draw
@@ -50,7 +51,7 @@ def _sum_to_sample(x: Any, shape: tuple[int, ...]) -> Any:
     return sum_to(x, shape=shape)
 
 
-sum_to = primitive(
+sum_to: Primitive = primitive(
     "sum_to", _sum_to,
     [lambda g, out, x, shape: broadcast_to(g, shape=np.shape(x))],
     formula="∂/∂x sum_to(x) = broadcast of the gradient back to x's shape",
@@ -100,7 +101,7 @@ def _broadcast_to_sample(x: Any, shape: tuple[int, ...]) -> Any:
     return broadcast_to(x, shape=shape)
 
 
-broadcast_to = primitive(
+broadcast_to: Primitive = primitive(
     "broadcast_to", _broadcast_to,
     [lambda g, out, x, shape: sum_to(g, shape=shape_of(x))],
     formula="∂/∂x broadcast_to(x) = sum of the gradient over the copied axes",

@@ -65,7 +65,7 @@ def _dtype_kind(value: Any) -> str:
 
 # ---------------------------------------------------------------- arithmetic
 
-add = _elementwise(
+add: Primitive = _elementwise(
     "add", np.add,
     [lambda g, out, x, y: g, lambda g, out, x, y: g],
     formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1",
@@ -85,7 +85,7 @@ def _check_sub(x: Any, y: Any) -> None:
         )
 
 
-sub = _elementwise(
+sub: Primitive = _elementwise(
     "sub", np.subtract,
     [lambda g, out, x, y: g, lambda g, out, x, y: -g],
     formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1",
@@ -97,7 +97,7 @@ sub = _elementwise(
     expose=_binary_exposure("sub", "sub", "x − y, with broadcasting."),
 )
 
-mul = _elementwise(
+mul: Primitive = _elementwise(
     "mul", np.multiply,
     [lambda g, out, x, y: g * y, lambda g, out, x, y: g * x],
     formula="∂(x·y)/∂x = y, ∂(x·y)/∂y = x",
@@ -108,7 +108,7 @@ mul = _elementwise(
     expose=_binary_exposure("mul", "mul", "x · y elementwise, with broadcasting."),
 )
 
-div = _elementwise(
+div: Primitive = _elementwise(
     "div", _divide,
     [
         lambda g, out, x, y: div(g, y),
@@ -130,7 +130,7 @@ def _check_neg(x: Any) -> None:
         )
 
 
-neg = _elementwise(
+neg: Primitive = _elementwise(
     "neg", np.negative,
     [lambda g, out, x: -g],
     formula="∂(−x)/∂x = −1",
@@ -184,7 +184,7 @@ def _pow_sample(x: Any, y: Any) -> Any:
     return x ** y
 
 
-pow = _elementwise(  # noqa: A001 - the API name
+pow: Primitive = _elementwise(  # noqa: A001 - the API name
     "pow", quiet(np.power),
     [_pow_vjp_x, _pow_vjp_y],
     formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·ln x",
@@ -216,7 +216,7 @@ pow = _elementwise(  # noqa: A001 - the API name
 
 # ---------------------------------------------------------------- unary functions
 
-abs = _elementwise(  # noqa: A001 - the API name
+abs: Primitive = _elementwise(  # noqa: A001 - the API name
     "abs", np.abs,
     [lambda g, out, x: mul(g, np.sign(raw(x)))],
     formula="∂|x|/∂x = sign(x) (0 at x = 0)",
@@ -230,7 +230,7 @@ abs = _elementwise(  # noqa: A001 - the API name
     )],
 )
 
-exp = _elementwise(
+exp: Primitive = _elementwise(
     "exp", quiet(np.exp),
     [lambda g, out, x: g * out],
     formula="∂eˣ/∂x = eˣ",
@@ -238,7 +238,7 @@ exp = _elementwise(
     expose=_unary_exposure("exp", "eˣ elementwise."),
 )
 
-log = _elementwise(
+log: Primitive = _elementwise(
     "log", quiet(np.log),
     [lambda g, out, x: div(g, x)],
     formula="∂ ln x/∂x = 1/x",
@@ -246,7 +246,7 @@ log = _elementwise(
     expose=_unary_exposure("log", "Natural logarithm elementwise."),
 )
 
-log1p = _elementwise(
+log1p: Primitive = _elementwise(
     "log1p", quiet(np.log1p),
     [lambda g, out, x: div(g, add(x, 1))],
     formula="∂ ln(1+x)/∂x = 1/(1+x)",
@@ -254,7 +254,7 @@ log1p = _elementwise(
     expose=Exposure(internal="F.softplus and the losses, for ln(1+x) accurate near 0"),
 )
 
-sqrt = _elementwise(
+sqrt: Primitive = _elementwise(
     "sqrt", quiet(np.sqrt),
     [lambda g, out, x: div(g, mul(out, 2))],
     formula="∂√x/∂x = 1/(2√x) (+∞ at x = 0)",
@@ -268,7 +268,7 @@ sqrt = _elementwise(
     )],
 )
 
-sin = _elementwise(
+sin: Primitive = _elementwise(
     "sin", np.sin,
     [lambda g, out, x: mul(g, cos(x))],
     formula="∂ sin x/∂x = cos x",
@@ -276,7 +276,7 @@ sin = _elementwise(
     expose=_unary_exposure("sin", "sin x elementwise."),
 )
 
-cos = _elementwise(
+cos: Primitive = _elementwise(
     "cos", np.cos,
     [lambda g, out, x: neg(mul(g, sin(x)))],
     formula="∂ cos x/∂x = −sin x",
@@ -284,7 +284,7 @@ cos = _elementwise(
     expose=_unary_exposure("cos", "cos x elementwise."),
 )
 
-tanh = _elementwise(
+tanh: Primitive = _elementwise(
     "tanh", np.tanh,
     [lambda g, out, x: g * (1 - out * out)],
     formula="∂ tanh x/∂x = 1 − tanh²x",
@@ -317,7 +317,7 @@ _LARGE = np.array([-8.0, -3.0, 3.0, 8.0])
 
 # A primitive rather than 1/(1+exp(−x)) composed: for numerical stability (no overflow for
 # any finite x) and because the rule σ' = σ(1−σ) reuses the output (one node, not four).
-sigmoid = _elementwise(
+sigmoid: Primitive = _elementwise(
     "sigmoid", _sigmoid,
     [lambda g, out, x: g * (out * (1 - out))],
     formula="σ'(z) = σ(z)(1−σ(z))",
@@ -335,7 +335,7 @@ def _relu(x: Any) -> Any:
 
 # A primitive so that the convention relu'(0) = 0 is explicit (maximum(x, 0) would pass
 # half the gradient at 0).
-relu = _elementwise(
+relu: Primitive = _elementwise(
     "relu", _relu,
     [lambda g, out, x: g * (raw(x) > 0)],
     formula="relu'(x) = 1 if x > 0 else 0 (0 at x = 0)",
@@ -357,7 +357,7 @@ def _softplus(x: Any) -> Any:
 
 # A primitive for stability: the stable form has kinks (max, |x|) that would give the
 # wrong derivative at 0 if differentiated as a composite; the true derivative is σ(x).
-softplus = _elementwise(
+softplus: Primitive = _elementwise(
     "softplus", _softplus,
     [lambda g, out, x: mul(g, sigmoid(x))],
     formula="∂ ln(1+eˣ)/∂x = σ(x)",
@@ -401,7 +401,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 # overflowing (|x| > 1.3e154, or 1.8e19 in float32) without changing any value.
 _ERF_TAIL = 27.5
 
-erf = _elementwise(
+erf: Primitive = _elementwise(
     "erf", _erf,
     [lambda g, out, x: mul(g, mul(_TWO_OVER_SQRT_PI, exp(neg(_square_clipped(x)))))],
     formula="∂ erf x/∂x = (2/√π)·e^(−x²)",
@@ -446,7 +446,7 @@ def _selection(name: str, forward: Any, wins: Any, formula: str, extra: Sequence
     )
 
 
-maximum = _selection(
+maximum: Primitive = _selection(
     "maximum", np.maximum, np.greater, "∂max(x,y)/∂x = 1 if x > y, ½ if x = y, 0 if x < y",
     [sample("tensor&python_float", lambda x, c: x.maximum(c), [_draw.nonzero(2, 3)], c=0.0)],
     Convention(
@@ -456,7 +456,7 @@ maximum = _selection(
     ),
 )
 
-minimum = _selection(
+minimum: Primitive = _selection(
     "minimum", np.minimum, np.less, "∂min(x,y)/∂x = 1 if x < y, ½ if x = y, 0 if x > y", [],
     Convention(
         "minimum tie", "∂min(x, y)/∂x = ∂min(x, y)/∂y = ½ where x = y", 0.5,
@@ -476,7 +476,7 @@ def _where_sample(x: Any, y: Any, cond: Any) -> Any:
     return _where_form(cond, x, y)
 
 
-where = _elementwise(
+where: Primitive = _elementwise(
     "where", np.where,
     [
         None,
@@ -521,7 +521,7 @@ def _clip_sample(x: Any, lo: Any, hi: Any) -> Any:
     return x.clip(lo, hi)
 
 
-clip = primitive(
+clip: Primitive = primitive(
     "clip",
     lambda x, lo=None, hi=None: np.clip(x, lo, hi),
     [_clip_vjp],

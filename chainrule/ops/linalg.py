@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autodiff import Primitive
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
 from chainrule.ops._samples import Draw
@@ -105,7 +106,7 @@ def _matmul_sample(x: Any, y: Any) -> Any:
 
 # prepare_g: a broadcast incoming gradient is made contiguous once for both rules, not once
 # in each rule's matmul
-matmul = primitive(
+matmul: Primitive = primitive(
     "matmul",
     _matmul,
     [_matmul_vjp_x, _matmul_vjp_y],
@@ -178,7 +179,7 @@ def _linear_sample(x: Any, w: Any, b: Any = None) -> Any:
 # fused: one node for x @ Wᵀ + b instead of three (transpose, matmul, add), and the input's
 # gradient is skipped when the input needs none (the data). The rules use operators (g @ w):
 # NumPy's own on the arrays of a first-order pass, recorded on Tensors (create_graph).
-linear = primitive(
+linear: Primitive = primitive(
     "linear",
     _linear,
     [

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import raw
+from chainrule.autodiff import Primitive, raw
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
 from chainrule.ops._samples import Draw
@@ -123,7 +123,7 @@ def _sce_sample(x: Any, target: np.ndarray) -> Any:
 
 # fused: one node instead of about a dozen (log_softmax's five, pick, negate, scale, sum,
 # divide)
-softmax_cross_entropy = primitive(
+softmax_cross_entropy: Primitive = primitive(
     "softmax_cross_entropy",
     _softmax_cross_entropy,
     [_softmax_cross_entropy_vjp],

@@ -39,19 +39,22 @@ def _reduce_sample(name: str) -> Any:
     return lambda x, **kw: getattr(x, name)(**kw)
 
 
-def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+def _sum(x: Any, axis: Any = None, keepdims: Any = False) -> Any:
     # add.reduce is what np.sum runs, without its Python wrapper
     return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
 
-sum = primitive(  # noqa: A001 - the API name
+def _sum_form(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Sum over ``axis`` (all axes when None)."""
+    return apply(sum, (x,), _params(x, axis, keepdims, "sum"))
+
+
+sum: Primitive = primitive(  # noqa: A001 - the API name
     "sum", _sum,
     [lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, shape_of(x), axis, keepdims)],
     formula="∂(Σᵢ xᵢ)/∂xⱼ = 1",
     samples=reduction_samples(_reduce_sample("sum"), _draw.normal),
-    expose=Exposure(form=lambda x, axis=None, keepdims=False: apply(
-        sum, (x,), _params(x, axis, keepdims, "sum")),
-        method="sum", function="sum", doc="Sum over ``axis`` (all axes when None)."),
+    expose=Exposure(form=_sum_form, method="sum", function="sum"),
 )
 
 
@@ -97,7 +100,7 @@ def _extremum(name: str, reduce: Any, doc: str, convention: Convention) -> Primi
     return prim
 
 
-max = _extremum(  # noqa: A001 - the API name
+max: Primitive = _extremum(  # noqa: A001 - the API name
     "max", np.max, "Maximum over ``axis``; ties split the gradient evenly.",
     Convention(
         "max ties", "∂max(x)/∂xⱼ = 1/k for each of k tied maxima", 0.5,
@@ -106,7 +109,7 @@ max = _extremum(  # noqa: A001 - the API name
         "test_max_reduction_splits_ties_evenly",
     ),
 )
-min = _extremum(  # noqa: A001 - the API name
+min: Primitive = _extremum(  # noqa: A001 - the API name
     "min", np.min, "Minimum over ``axis``; ties split the gradient evenly.",
     Convention(
         "min ties", "∂min(x)/∂xⱼ = 1/k for each of k tied minima", 0.5,

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._convert import as_dtype, index_parts, shape_args
+from chainrule.autodiff import Primitive
 from chainrule.errors import shape_str
 from chainrule.ops._axes import normalize_one_axis, shape_of
 from chainrule.ops._samples import Draw
@@ -44,7 +45,7 @@ def _reshape_sample(x: Any, shape: tuple[int, ...]) -> Any:
     return x.reshape(*shape)
 
 
-reshape = primitive(
+reshape: Primitive = primitive(
     "reshape",
     lambda x, shape: np.reshape(x, shape),
     [lambda g, out, x, shape: reshape(g, shape=shape_of(x))],
@@ -86,7 +87,7 @@ def _transpose_sample(x: Any, axes: tuple[int, ...]) -> Any:
     return x.transpose(*axes)
 
 
-transpose = primitive(
+transpose: Primitive = primitive(
     "transpose",
     lambda x, axes: np.transpose(x, axes),
     [_transpose_vjp],
@@ -136,7 +137,7 @@ def _getitem_sample(x: Any, index: Any) -> Any:
     return x[index]
 
 
-getitem = primitive(
+getitem: Primitive = primitive(
     "getitem",
     _getitem,
     [lambda g, out, x, index: scatter_add(g, shape=shape_of(x), index=index, dtype=x.dtype)],
@@ -170,7 +171,7 @@ def _scatter_sample(g: Any, shape: Any, index: Any, dtype: Any) -> Any:
 
 _F64 = np.dtype(np.float64)
 
-scatter_add = primitive(
+scatter_add: Primitive = primitive(
     "scatter_add",
     _scatter_add,
     [lambda g, out, y, shape, index, dtype: getitem(g, index=index)],
@@ -240,7 +241,7 @@ def _concatenate_sample(*xs: Any, axis: int) -> Any:
     return _concatenate_form(xs, axis=axis)
 
 
-concatenate = primitive(
+concatenate: Primitive = primitive(
     "concatenate",
     lambda *arrays, axis: np.concatenate(arrays, axis=axis),
     vjp_all=_concatenate_vjp,
@@ -262,7 +263,7 @@ def _astype_form(x: Any, dtype: Any) -> Any:
     return cast(x, dtype=as_dtype("astype", dtype))
 
 
-cast = primitive(
+cast: Primitive = primitive(
     "cast",
     lambda x, dtype: np.asarray(x).astype(dtype),
     [lambda g, out, x, dtype: cast(g, dtype=x.dtype)],

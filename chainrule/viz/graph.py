@@ -267,8 +267,8 @@ def _emit_leaves(dot: Any, graph: _Graph, leaf_names: dict[int, str], root: Trac
         if leaf is root:
             style["penwidth"] = "2.5"
         dot.node(f"l{key}", _leaf_label(leaf, leaf_names.get(key)), **style)
-    for key, value in graph.constants.items():
-        dot.node(key, _const_label(value), **_CONST_STYLE)
+    for name, value in graph.constants.items():
+        dot.node(name, _const_label(value), **_CONST_STYLE)
 
 
 def save_graph(digraph: Any, path: str | Path) -> Path:

@@ -61,6 +61,7 @@ def _class_target(op: str, target: Any) -> np.ndarray:
 def _classes(op: str, scores: Tensor, target: np.ndarray, weight: Any,
              ignore_index: int) -> _Classes:
     """Check shapes and targets, then move the class axis (1, or 0 for 1-D) last."""
+    expected: tuple[int, ...]
     if scores.ndim == 1:
         expected = ()
     else:
