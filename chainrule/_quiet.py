@@ -2,11 +2,11 @@
 
 Overflow to ±inf, 0/0 = nan and log 0 = −inf are the right IEEE answers and PyTorch gives
 them silently; NumPy warns. ``np.errstate`` silences it but costs about as much to enter
-as a small ufunc costs to run (≈10k instructions, callgrind), and the engine silences one
-ufunc call per recorded exp, log, pow, division and sigmoid. :func:`quiet` does what
-``errstate`` does in NumPy 2 — set the context variable holding the error state, restore
-it after the call — for ≈0.3k. That variable is private to NumPy, so where it is missing
-(NumPy 1.x) ``quiet`` falls back to ``np.errstate``.
+as a small ufunc costs to run, and the engine silences one ufunc call per recorded exp,
+log, pow, division and sigmoid. :func:`quiet` does what ``errstate`` does in NumPy 2 — set
+the context variable holding the error state, restore it after the call — at a small
+fraction of the cost (figures in docs/benchmarks.md). That variable is private to NumPy,
+so where it is missing (NumPy 1.x) ``quiet`` falls back to ``np.errstate``.
 """
 
 from __future__ import annotations

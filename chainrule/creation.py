@@ -9,7 +9,7 @@ import numpy as np
 from chainrule._config import STATE, generator_for
 from chainrule._convert import as_dtype, shape_args, to_array
 from chainrule.autodiff import Traced
-from chainrule.tensor import Tensor, as_tensor, wrap  # noqa: F401 - as_tensor re-exported
+from chainrule.tensor import Tensor, wrap
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -125,21 +125,21 @@ class Module:
                 modules[name] = value
                 object.__setattr__(value, "_label", name)
         elif params is not None and name in params:
-            if value is not None:
-                raise TypeError(
-                    f"{type(self).__name__}: cannot assign {type(value).__name__} as "
-                    f"parameter '{name}' (nn.Parameter or None expected)"
-                )
-            params[name] = None
+            self._clear_slot(params, name, value, "parameter", "nn.Parameter")
         elif modules is not None and name in modules:
-            if value is not None:
-                raise TypeError(
-                    f"{type(self).__name__}: cannot assign {type(value).__name__} as "
-                    f"child module '{name}' (nn.Module or None expected)"
-                )
-            modules[name] = None
+            self._clear_slot(modules, name, value, "child module", "nn.Module")
         else:
             object.__setattr__(self, name, value)
+
+    def _clear_slot(self, table: OrderedDict[str, Any], name: str, value: Any, kind: str,
+                    expected: str) -> None:
+        """A registered parameter or child may be set to None, and to nothing else."""
+        if value is not None:
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign {type(value).__name__} as "
+                f"{kind} '{name}' ({expected} or None expected)"
+            )
+        table[name] = None
 
     def _forget(self, name: str) -> None:
         """Remove ``name`` wherever it is registered, before registering it again."""

@@ -19,9 +19,8 @@ import numpy as np
 
 import chainrule.nn.functional as F
 from chainrule.autodiff import Traced
-from chainrule.creation import as_tensor
 from chainrule.nn import Module
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, as_tensor
 from chainrule.viz.plots import SATURATION, new_figure, save_figure
 
 #: ``loss_fn(output, targets)``, as :func:`gradient_flow` calls it.

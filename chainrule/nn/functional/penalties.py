@@ -84,9 +84,8 @@ def l2_penalty(params: Any, lam: float, m: int) -> Tensor:
     :math:`1/m`: it matches this penalty when :math:`wd = \lambda/m`.
 
     Args:
-        params: an iterable of tensors (e.g. ``model.parameters()``) or one tensor.
-        lam: the regularisation strength λ ≥ 0.
-        m: the number of training examples.
+        params, lam, m: as for :func:`l1_penalty` (the tensors, λ ≥ 0, the number of
+            training examples).
 
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
