@@ -52,6 +52,12 @@ bench: $(VENV)/.installed-bench
 bench-quick: $(VENV)/.installed-bench
 	$(PY) -m bench --quick
 
+# Instructions per unit of W1, W3, W5, W6 (valgrind/callgrind; --compare a saved --json).
+.PHONY: instructions
+
+instructions: $(VENV)/.installed-bench
+	$(PY) tools/instructions.py
+
 # The tutorial's pictures: runs the code of docs/tutorial.md (Agg backend) and writes
 # docs/img/*.png; make test runs both tutorials' code and checks their printed output.
 .PHONY: docs
