@@ -30,7 +30,12 @@ FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "torch": None
 # of the submodule's name: rank}. A submodule imports only from its own rank or below, and
 # never from the package itself (its __init__ re-exports the top).
 SUBLAYERS = {
+    "autodiff": {"node": 0, "scope": 0, "primitive": 1, "graph": 1, "backward": 2},
+    "ops": {"_table": 0, "_axes": 0, "_samples": 1, "broadcasting": 2, "elementwise": 3,
+            "shape": 3, "reductions": 4, "linalg": 5, "losses": 5, "composites": 5},
+    "checking": {"differences": 0, "conventions": 0, "op_table": 1, "gradcheck": 1},
     "nn": {"functional": 0, "init": 0, "module": 1, "layers": 2, "losses": 2},
+    "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2},
 }
 
 
@@ -128,7 +133,9 @@ def test_imports_flow_one_way_inside_a_layer(module: str, path: Path) -> None:
     own = _sub_rank(package, module)
     if own is None:
         return  # the package's __init__ re-exports from every rank
-    for name in _imports(path):
+    # typing-only imports (under ``if TYPE_CHECKING:``) may point up: Node names the
+    # Primitive it records without importing it
+    for name in ("chainrule." + n for n in _runtime_imports(path)):
         if name != f"chainrule.{package}" and not name.startswith(f"chainrule.{package}."):
             continue
         target = name[len("chainrule."):]
@@ -150,3 +157,93 @@ def test_library_files_stay_small() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 600
     }
     assert not too_long, f"files over 600 lines, split them: {too_long}"
+
+
+def _runtime_imports(path: Path) -> list[str]:
+    """The chainrule modules ``path`` imports when it runs: at module level or inside a
+    function (a late import still closes a cycle), but not under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(child) for child in ast.walk(node))
+    names = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.extend(_from_import(node.module, [alias.name for alias in node.names]))
+    return [n[len("chainrule."):] for n in names if n.startswith("chainrule.")]
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """module -> the modules it makes Python import, each with its enclosing packages
+    (importing ``ops.shape`` runs ``ops/__init__.py`` first) except the importer's own."""
+    graph: dict[str, set[str]] = {}
+    for module, path in _modules():
+        if not module:
+            continue
+        own = {".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 2)}
+        targets = set()
+        for name in _runtime_imports(path):
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                target = ".".join(parts[:i])
+                if target not in own or target == name:
+                    targets.add(target)
+        graph[module] = targets - {module}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan's algorithm,
+    with an explicit stack)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, ()))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycles() -> None:
+    assert _cycles(_import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
