@@ -21,30 +21,30 @@ from chainrule.tensor import Tensor, as_tensor, method_of
 
 def _function_form(record: OpRecord) -> Callable[..., Tensor]:
     """The ``cr.`` function of ``record``."""
-    name = record.exposure.function
-    assert name is not None
-    operands = record.exposure.operands
     exposure = record.exposure
+    name = exposure.function or record.name
     # the Tensor method (or operator) made once here, not looked up at every call
     impl = method_of(record, exposure.method or next(iter(exposure.operators), None))
-    if operands == "sequence":
-        def function(tensors: Sequence[Any], *args: Any, **kwargs: Any) -> Tensor:
-            return impl([as_tensor(t, name) for t in tensors], *args, **kwargs)  # type: ignore
-    elif operands == (0,):
-        def function(x: Any, *args: Any, **kwargs: Any) -> Tensor:
-            return impl(x if type(x) is Tensor else as_tensor(x, name), *args, **kwargs)  # type: ignore
-    else:
-        positions = tuple(operands)
+    positions = exposure.operands
 
-        def function(*args: Any) -> Tensor:
-            values = list(args)
-            for i in positions:
-                values[i] = operand(name, values[i])
-            if not any(isinstance(values[i], Traced) for i in positions):
-                values[positions[0]] = as_tensor(values[positions[0]], name)
-            return impl(*values)  # type: ignore[no-any-return]
+    def of_sequence(tensors: Sequence[Any], *args: Any, **kwargs: Any) -> Tensor:
+        return impl([as_tensor(t, name) for t in tensors], *args, **kwargs)
+
+    def of_tensor(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+        return impl(x if type(x) is Tensor else as_tensor(x, name), *args, **kwargs)
+
+    def of_operands(*args: Any) -> Tensor:
+        values = list(args)
+        for i in positions:
+            values[i] = operand(name, values[i])
+        if not any(isinstance(values[i], Traced) for i in positions):
+            values[positions[0]] = as_tensor(values[positions[0]], name)
+        return impl(*values)
+
+    function = (of_sequence if positions == "sequence" else of_tensor if positions == (0,)
+                else of_operands)
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = record.exposure.doc or record.form.__doc__
+    function.__doc__ = exposure.doc or record.form.__doc__
     return function
 
 
