@@ -82,7 +82,7 @@ def index_parts(value: Any) -> Any:
     return value
 
 
-def shape_args(op: str, shape: tuple) -> tuple[int, ...]:
+def shape_args(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
     """``f(2, 3)`` and ``f((2, 3))`` both mean shape (2, 3)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])

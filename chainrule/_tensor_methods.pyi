@@ -54,7 +54,7 @@ class TensorMethods:
         r"""Elementwise maximum; at a tie each side receives half the gradient."""
     def minimum(self, other: Any) -> Tensor:
         r"""Elementwise minimum; at a tie each side receives half the gradient."""
-    def clip(self, lo: Any = ..., hi: Any = ...) -> Tensor:
+    def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
         r"""clip(x, lo, hi); the gradient passes where lo ≤ x ≤ hi."""
     def reshape(self, *shape: Any) -> Tensor:
         r"""The same elements in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
@@ -64,29 +64,29 @@ class TensorMethods:
         r"""``x[index]``: NumPy's basic and advanced indexing (integer arrays, boolean masks)."""
     def astype(self, dtype: Any) -> Tensor:
         r"""A copy converted to ``dtype``; differentiable between floating dtypes."""
-    def sum(self, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         r"""Sum over ``axis`` (all axes when None)."""
-    def max(self, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         r"""Maximum over ``axis``; ties split the gradient evenly."""
-    def min(self, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         r"""Minimum over ``axis``; ties split the gradient evenly."""
-    def mean(self, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         r"""Mean over ``axis``."""
-    def var(self, axis: Any = ..., ddof: Any = ..., keepdims: Any = ...) -> Tensor:
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
         r"""Variance over ``axis`` (ddof=0 by default, as NumPy)."""
-    def std(self, axis: Any = ..., ddof: Any = ..., keepdims: Any = ...) -> Tensor:
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
         r"""Standard deviation over ``axis`` (ddof=0 by default)."""
-    def logsumexp(self, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         r"""log Σ exp(x) over ``axis``, shifted by the max."""
-    def log_softmax(self, axis: Any = ...) -> Tensor:
+    def log_softmax(self, axis: int = -1) -> Tensor:
         r"""x − logsumexp(x) along ``axis``."""
-    def softmax(self, axis: Any = ...) -> Tensor:
+    def softmax(self, axis: int = -1) -> Tensor:
         r"""exp(x)/Σexp(x) along ``axis``."""
-    def squeeze(self, axis: Any = ...) -> Tensor:
+    def squeeze(self, axis: Any = None) -> Tensor:
         r"""Remove axes of length one."""
-    def unsqueeze(self, axis: Any) -> Tensor:
+    def unsqueeze(self, axis: int) -> Tensor:
         r"""Insert an axis of length one."""
-    def swapaxes(self, axis1: Any, axis2: Any) -> Tensor:
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         r"""Exchange two axes."""
     def expand(self, *shape: Any) -> Tensor:
         r"""Broadcast to a shape without copying."""

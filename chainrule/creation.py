@@ -32,7 +32,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return wrap(array)
 
 
-def _new_shape(op: str, shape: tuple) -> tuple[int, ...]:
+def _new_shape(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
     """The shape of a new tensor: ints, given as arguments or as one tuple, none negative."""
     resolved = shape_args(op, shape)
     if any(n < 0 for n in resolved):
@@ -40,7 +40,7 @@ def _new_shape(op: str, shape: tuple) -> tuple[int, ...]:
     return resolved
 
 
-def _filled(op: str, shape: tuple, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
+def _filled(op: str, shape: tuple[Any, ...], value: Any, dtype: Any, requires_grad: bool) -> Tensor:
     dtype = STATE.default_dtype if dtype is None else as_dtype(op, dtype)
     data = np.full(_new_shape(op, shape), value, dtype=dtype)
     return wrap(data).requires_grad_(requires_grad) if requires_grad else (
@@ -112,7 +112,7 @@ def linspace(start: float, stop: float, num: int = 50, dtype: Any = None,
     return Tensor(data, requires_grad=requires_grad)
 
 
-def _random(op: str, draw: str, shape: tuple, seed: int | None, dtype: Any,
+def _random(op: str, draw: str, shape: tuple[Any, ...], seed: int | None, dtype: Any,
             requires_grad: bool) -> Tensor:
     generator = generator_for(seed)
     values = getattr(generator, draw)(_new_shape(op, shape))

@@ -32,7 +32,7 @@ class FunctionCtx:
 
     def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad
-        self._saved: tuple = ()
+        self._saved: tuple[Any, ...] = ()
         self._output_slots: tuple[int, ...] = ()
         self._output: Any = None
 
@@ -47,7 +47,7 @@ class FunctionCtx:
         self._saved = tensors
 
     @property
-    def saved_tensors(self) -> tuple:
+    def saved_tensors(self) -> tuple[Any, ...]:
         """The tensors given to :meth:`save_for_backward`, in order."""
         if self._output is None:
             return self._saved
@@ -138,7 +138,7 @@ def _formula(cls: type) -> str:
 def _rule(cls: type[Function], ctx: FunctionCtx) -> Any:
     """The node's ``vjp_all``: call the user's backward with Tensors, check what it returns."""
 
-    def vjp_all(g: Any, out: Any, inputs: Any, params: dict, needs: Any) -> list:
+    def vjp_all(g: Any, out: Any, inputs: Any, params: dict[str, Any], needs: Any) -> list[Any]:
         graph = isinstance(g, Traced)  # create_graph: keep Tensors, the pass is recorded
         g_tensor = g if graph else wrap(np.asarray(g))
         ctx._output = out if isinstance(out, Traced) else wrap(np.asarray(out))

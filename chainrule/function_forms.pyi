@@ -117,7 +117,7 @@ def where(cond: Any, x: Any, y: Any) -> Tensor:
     r"""``x`` where ``cond`` holds, else ``y`` (broadcast together); no gradient to ``cond``."""
 
 
-def clip(x: Any, lo: Any = ..., hi: Any = ...) -> Tensor:
+def clip(x: Any, lo: Any = None, hi: Any = None) -> Tensor:
     r"""clip(x, lo, hi); the gradient passes where lo ≤ x ≤ hi."""
 
 
@@ -129,55 +129,55 @@ def transpose(x: Any, *axes: Any) -> Tensor:
     r"""Permute the axes like NumPy; with no arguments, reverse them."""
 
 
-def concatenate(tensors: Sequence[Any], axis: Any = ...) -> Tensor:
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     r"""Join tensors along an existing axis."""
 
 
-def sum(x: Any, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     r"""Sum over ``axis`` (all axes when None)."""
 
 
-def max(x: Any, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     r"""Maximum over ``axis``; ties split the gradient evenly."""
 
 
-def min(x: Any, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     r"""Minimum over ``axis``; ties split the gradient evenly."""
 
 
-def mean(x: Any, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     r"""Mean over ``axis``."""
 
 
-def var(x: Any, axis: Any = ..., ddof: Any = ..., keepdims: Any = ...) -> Tensor:
+def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     r"""Variance over ``axis`` (ddof=0 by default, as NumPy)."""
 
 
-def std(x: Any, axis: Any = ..., ddof: Any = ..., keepdims: Any = ...) -> Tensor:
+def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     r"""Standard deviation over ``axis`` (ddof=0 by default)."""
 
 
-def logsumexp(x: Any, axis: Any = ..., keepdims: Any = ...) -> Tensor:
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     r"""log Σ exp(x) over ``axis``, shifted by the max."""
 
 
-def log_softmax(x: Any, axis: Any = ...) -> Tensor:
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
     r"""x − logsumexp(x) along ``axis``."""
 
 
-def softmax(x: Any, axis: Any = ...) -> Tensor:
+def softmax(x: Any, axis: int = -1) -> Tensor:
     r"""exp(x)/Σexp(x) along ``axis``."""
 
 
-def squeeze(x: Any, axis: Any = ...) -> Tensor:
+def squeeze(x: Any, axis: Any = None) -> Tensor:
     r"""Remove axes of length one."""
 
 
-def unsqueeze(x: Any, axis: Any) -> Tensor:
+def unsqueeze(x: Any, axis: int) -> Tensor:
     r"""Insert an axis of length one."""
 
 
-def swapaxes(x: Any, axis1: Any, axis2: Any) -> Tensor:
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     r"""Exchange two axes."""
 
 
@@ -185,7 +185,7 @@ def expand(x: Any, *shape: Any) -> Tensor:
     r"""Broadcast to a shape without copying."""
 
 
-def stack(tensors: Sequence[Any], axis: Any = ...) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     r"""Join tensors of one shape along a new axis."""
 
 

@@ -46,7 +46,17 @@ class Tensor(Traced, TensorMethods):
 
     __slots__ = ()
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
-    __hash__ = Traced.__hash__  # comparisons are elementwise, identity stays hashable
+    # Comparisons are elementwise, identity stays hashable: object's own hash, no Python
+    # frame (type checkers see its signature).
+    if TYPE_CHECKING:
+        def __hash__(self) -> int: ...
+    else:
+        __hash__ = Traced.__hash__
+
+    # Traced's slots, with the types a Tensor gives them (annotations only: no class values).
+    data: np.ndarray
+    grad: Tensor | None
+    requires_grad: bool
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         if not isinstance(requires_grad, (bool, np.bool_)):

@@ -77,7 +77,7 @@ class _Pass:
                  targets: Sequence[Traced] | None) -> None:
         self.root = root
         self.create_graph = create_graph
-        self.results: list | None = None
+        self.results: list[Any] | None = None
         self.leaf_slots: dict[int, int] = {}  # id(leaf) -> index in targets
         self.node_slots: dict[Node, int] = {}  # an intermediate target's node -> index
         if targets is not None:

@@ -82,12 +82,22 @@ class Node:
 
     __slots__ = ("prim", "inputs", "arrays", "out", "params", "needs", "scope", "saved")
 
-    def __init__(self, prim: Primitive, inputs: tuple, arrays: list, out: np.ndarray,
-                 params: dict, needs: Sequence[bool], scope: tuple, saved: Any) -> None:
+    prim: Primitive
+    inputs: tuple[Any, ...] | None  # None once freed, like arrays, out and saved
+    arrays: list[Any] | None
+    out: np.ndarray | None
+    params: dict[str, Any]
+    needs: Sequence[bool]
+    scope: tuple[str, ...]
+    saved: Any
+
+    def __init__(self, prim: Primitive, inputs: tuple[Any, ...], arrays: list[Any],
+                 out: np.ndarray, params: dict[str, Any], needs: Sequence[bool],
+                 scope: tuple[str, ...], saved: Any) -> None:
         self.prim = prim
-        self.inputs: tuple | None = inputs
-        self.arrays: list | None = arrays
-        self.out: np.ndarray | None = out
+        self.inputs = inputs
+        self.arrays = arrays
+        self.out = out
         self.params = params
         self.needs = needs
         self.scope = scope

@@ -50,6 +50,18 @@ class Primitive:
     __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "diff_mask",
                  "prepare_g", "sum_to", "saves")
 
+    name: str
+    forward: Callable[..., Any]
+    vjps: tuple[VJPRule | None, ...]
+    formula: str
+    check: Callable[..., None] | None
+    vjp_all: Callable[..., list[Any]] | None
+    #: Which inputs have a rule; ``None`` when all do (or ``vjp_all`` serves them all).
+    diff_mask: tuple[bool, ...] | None
+    prepare_g: Callable[[Any], Any] | None
+    sum_to: Callable[..., Any] | None
+    saves: bool
+
     def __init__(
         self,
         name: str,
@@ -57,7 +69,7 @@ class Primitive:
         vjps: Sequence[VJPRule | None] = (),
         formula: str = "",
         check: Callable[..., None] | None = None,
-        vjp_all: Callable[..., list] | None = None,
+        vjp_all: Callable[..., list[Any]] | None = None,
         prepare_g: Callable[[Any], Any] | None = None,
         sum_to: Callable[..., Any] | None = None,
         saves: bool = False,
@@ -93,8 +105,9 @@ class Primitive:
         return index < len(self.vjps) and self.vjps[index] is not None
 
     def input_grads(
-        self, g: Any, out: Any, inputs: Sequence[Any], params: dict, needs: Sequence[bool]
-    ) -> list:
+        self, g: Any, out: Any, inputs: Sequence[Any], params: dict[str, Any],
+        needs: Sequence[bool]
+    ) -> list[Any]:
         """∂L/∂input for every input whose ``needs`` flag is set (``None`` elsewhere), each
         summed back to its input's shape. The backward loop runs the same steps inline."""
         if self.vjp_all is not None:
@@ -111,7 +124,8 @@ class Primitive:
         return f"Primitive({self.name!r})"
 
 
-def apply(prim: Primitive, args: tuple, params: dict, checked: bool = False) -> Any:
+def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
+          checked: bool = False) -> Any:
     """Run ``prim`` on ``args`` (Traced values and constants) and record the graph.
 
     The result has the result type of the first Traced argument. A Node is recorded only

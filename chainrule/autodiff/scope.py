@@ -31,6 +31,8 @@ class scope:  # noqa: N801 (used as a function: ``with scope(name):``)
 
     __slots__ = ("name",)
 
+    name: str
+
     def __init__(self, name: str) -> None:
         self.name = name
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from chainrule.ops import RECORDS, Convention
 
 
-class Conventions(list):
+class Conventions(list[Convention]):
     """The list of :class:`~chainrule.ops.Convention` records, printed one per line."""
 
     def __str__(self) -> str:

@@ -122,8 +122,9 @@ def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float
     return True
 
 
-def _compare(analytic: np.ndarray, numerical: np.ndarray, index: int, in_shape: tuple,
-             out_shape: tuple, atol: float, rtol: float) -> None:
+def _compare(analytic: np.ndarray, numerical: np.ndarray, index: int,
+             in_shape: tuple[int, ...], out_shape: tuple[int, ...], atol: float,
+             rtol: float) -> None:
     """Raise :class:`GradcheckError` at the first entry outside the tolerance."""
     close = np.abs(analytic - numerical) <= atol + rtol * np.abs(numerical)
     if close.all():

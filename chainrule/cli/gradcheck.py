@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 
 from chainrule.checking.op_table import Row, check_op_table
-from chainrule.cli._args import positive_float
+from chainrule.cli._args import Subparsers, positive_float
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``gradcheck`` subcommand."""
     parser = subparsers.add_parser(
         "gradcheck",

@@ -108,7 +108,9 @@ def gradient_descent(lr: float = 0.01, epochs: int = 1000, every: int = 100) -> 
             optimizer.zero_grad()
             loss.backward()  # fills θ₀.grad = ∂J/∂θ₀ and θ₁.grad = ∂J/∂θ₁
             if epoch == 0:
-                result.grad_autodiff = (theta0.grad.item(), theta1.grad.item())
+                g0, g1 = theta0.grad, theta1.grad
+                assert g0 is not None and g1 is not None  # backward has just filled them
+                result.grad_autodiff = (g0.item(), g1.item())
             optimizer.step()
         else:
             final = cost(theta0, theta1, x, y).item()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule._config import get_default_dtype, manual_seed, no_grad
-from chainrule.cli._args import nonnegative_int, positive_float, positive_int
+from chainrule.cli._args import Subparsers, nonnegative_int, positive_float, positive_int
 from chainrule.data import DataLoader, TensorDataset, load_dataset
 from chainrule.nn import MLP
 from chainrule.nn import functional as F
@@ -261,7 +261,7 @@ def _check_save_path(path: str) -> None:
         )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``train`` subcommand."""
     defaults = "; ".join(
         f"{name}: hidden {','.join(map(str, r.hidden)) or 'none'}, {r.optimizer} lr {r.lr:g}, "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.autodiff import Traced
 from chainrule.nn import functional as F
 from chainrule.nn.functional._checks import _check_reduction
 from chainrule.nn.module import Module
@@ -31,9 +30,9 @@ class _Loss(Module):
         self.reduction = reduction
 
 
-def _constant_attr(value: Any) -> Any:
+def _constant_attr(value: Any) -> Tensor | None:
     """A class weight kept as a plain (unregistered) tensor, like PyTorch's buffer."""
-    return None if value is None else (value if isinstance(value, Traced) else as_tensor(value))
+    return None if value is None else as_tensor(value)
 
 
 class MSELoss(_Loss):
@@ -66,7 +65,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight = _constant_attr(weight)
+        self.weight: Tensor | None = _constant_attr(weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.binary_cross_entropy(input, target, weight=self.weight,
@@ -79,8 +78,8 @@ class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight: Any = None, reduction: str = "mean",
                  pos_weight: Any = None) -> None:
         super().__init__(reduction)
-        self.weight = _constant_attr(weight)
-        self.pos_weight = _constant_attr(pos_weight)
+        self.weight: Tensor | None = _constant_attr(weight)
+        self.pos_weight: Tensor | None = _constant_attr(pos_weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(
@@ -95,7 +94,7 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
-        self.weight = _constant_attr(weight)
+        self.weight: Tensor | None = _constant_attr(weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
@@ -111,7 +110,7 @@ class NLLLoss(_Loss):
     def __init__(self, weight: Any = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight = _constant_attr(weight)
+        self.weight: Tensor | None = _constant_attr(weight)
         self.ignore_index = ignore_index
 
     def forward(self, input: Any, target: Any) -> Tensor:

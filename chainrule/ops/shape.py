@@ -205,7 +205,8 @@ def _check_concatenate(*arrays: Any, axis: int) -> None:
             )
 
 
-def _concatenate_vjp(g: Any, out: Any, inputs: Any, params: dict, needs: Any) -> list:
+def _concatenate_vjp(g: Any, out: Any, inputs: Any, params: dict[str, Any], needs: Any
+                     ) -> list[Any]:
     axis = params["axis"]
     grads = []
     start = 0

@@ -119,7 +119,7 @@ class Optimizer:
         self.defaults: dict[str, Any] = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
-        self._buffers: dict[tuple, np.ndarray] = {}  # see _scratch
+        self._buffers: dict[tuple[tuple[int, ...], str], np.ndarray] = {}  # see _scratch
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{self._name}: params argument given to the optimizer should be an iterable "

@@ -80,16 +80,16 @@ class EarlyStopping:
             raise ValueError(f"EarlyStopping: min_delta must be >= 0, got {min_delta!r}")
         self.monitor = monitor
         self.patience = patience
-        self.min_delta = float(min_delta)
+        self.min_delta: float = float(min_delta)
         self.mode = mode
-        self.restore_best = bool(restore_best)
+        self.restore_best: bool = bool(restore_best)
         self._reset()
 
     def _reset(self) -> None:
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best: float = math.inf if self.mode == "min" else -math.inf
         self.best_epoch: int | None = None
         self.stopped_epoch: int | None = None
-        self.wait = 0
+        self.wait: int = 0
         self._model: Any = None
         self._best_state: dict[str, np.ndarray] | None = None
 

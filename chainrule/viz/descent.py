@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule.creation import tensor
 from chainrule.optim.registry import OPTIMIZERS
+from chainrule.tensor import Tensor
 from chainrule.viz.plots import new_figure, save_figure
 
 Cost = Callable[[Any, Any], Any]
@@ -50,7 +51,7 @@ def rosenbrock(a: Any, b: Any) -> Any:
 _NAMES = ("gd", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
-def _make_optimizer(name: str, params: list, lr: float, **kwargs: Any) -> Any:
+def _make_optimizer(name: str, params: list[Tensor], lr: float, **kwargs: Any) -> Any:
     key = name.lower()
     if key not in _NAMES:
         raise ValueError(f"descent_path: unknown optimizer {name!r} "
@@ -58,7 +59,7 @@ def _make_optimizer(name: str, params: list, lr: float, **kwargs: Any) -> Any:
     return OPTIMIZERS[key](params, lr=lr, **kwargs)
 
 
-def descent_path(f: Cost, start: Any, optimizer: str | Callable[[list], Any] = "gd",
+def descent_path(f: Cost, start: Any, optimizer: str | Callable[[list[Tensor]], Any] = "gd",
                  lr: float = 0.01, steps: int = 100, **kwargs: Any) -> np.ndarray:
     r"""Run an optimiser on a 2-D cost and return the points it visits.
 
@@ -116,7 +117,8 @@ def _as_paths(path: Any) -> dict[str, np.ndarray]:
     return paths
 
 
-def _window(paths: dict[str, np.ndarray], xlim: Any, ylim: Any) -> tuple[tuple, tuple]:
+def _window(paths: dict[str, np.ndarray], xlim: Any, ylim: Any
+            ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     points = np.concatenate(list(paths.values()))
     points = points[np.all(np.isfinite(points), axis=1)]
     lo, hi = points.min(axis=0), points.max(axis=0)

@@ -41,11 +41,11 @@ def summarize(array: np.ndarray, max_items: int = 4) -> str:
             f"‖·‖ {_fmt(float(np.linalg.norm(as_float)))}")
 
 
-def _shape(shape: tuple) -> str:
+def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _params_text(params: dict) -> str:
+def _params_text(params: dict[str, Any]) -> str:
     parts = []
     for key, value in params.items():
         text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
@@ -112,7 +112,7 @@ def _const_label(value: Any) -> str:
     return f"const {_shape(array.shape)}"
 
 
-def _scope_key(scope: tuple, depth: int) -> tuple[int, ...]:
+def _scope_key(scope: tuple[str, ...], depth: int) -> tuple[int, ...]:
     # One ScopeName object per composite call: identities tell two calls apart.
     return tuple(id(s) for s in scope[:depth])
 
@@ -141,7 +141,7 @@ class _Layout:
                 self.display[id(node)] = name
                 self._place(name, scope, len(scope))
 
-    def _place(self, name: str, scope: tuple, level: int) -> None:
+    def _place(self, name: str, scope: tuple[str, ...], level: int) -> None:
         key = _scope_key(scope, level)
         self.cluster_of[name] = key
         for k in range(1, level + 1):
@@ -216,7 +216,7 @@ def draw_graph(tensor: Traced, expand: bool = True, depth: int | None = None,
     leaf_names = {id(t): name for name, t in (names or {}).items()}
     dot = graphviz.Digraph("chainrule", graph_attr={"rankdir": "TB", "fontname": "Helvetica"},
                            node_attr={"fontname": "Helvetica", "fontsize": "11"})
-    bodies: dict[tuple[int, ...], list[tuple[str, str, dict]]] = {}
+    bodies: dict[tuple[int, ...], list[tuple[str, str, dict[str, str]]]] = {}
     root = tensor._node
     emitted: set[str] = set()
     for node in graph.nodes:
@@ -250,7 +250,9 @@ def draw_graph(tensor: Traced, expand: bool = True, depth: int | None = None,
     return dot
 
 
-def _emit_clusters(dot: Any, key: tuple[int, ...], bodies: dict, cluster_names: dict) -> None:
+def _emit_clusters(dot: Any, key: tuple[int, ...],
+                   bodies: dict[tuple[int, ...], list[tuple[str, str, dict[str, str]]]],
+                   cluster_names: dict[tuple[int, ...], str]) -> None:
     for name, label, style in bodies.get(key, []):
         dot.node(name, label, **style)
     children = [k for k in cluster_names if len(k) == len(key) + 1 and k[: len(key)] == key]
