@@ -54,34 +54,50 @@ class Tensor(Traced, TensorMethods):
         __hash__ = Traced.__hash__
 
     # Traced's slots, with the types a Tensor gives them (annotations only: no class values).
-    data: np.ndarray
     grad: Tensor | None
     requires_grad: bool
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         if not isinstance(requires_grad, (bool, np.bool_)):
             raise TypeError(f"tensor: requires_grad must be a bool, got {requires_grad!r}")
-        self.data = to_array(data, dtype, bool(requires_grad))
+        self._data = to_array(data, dtype, bool(requires_grad))
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._node = None
 
     # ------------------------------------------------------------ properties
     @property
+    def data(self) -> np.ndarray:
+        """The values, a NumPy array (shared, not copied). Assigning converts the new value
+        to an array of this tensor's dtype (a TypeError for anything that is not numbers);
+        the graph is not told, as in PyTorch."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if isinstance(value, Traced):
+            value = value._data
+        dtype = self._data.dtype
+        if type(value) is np.ndarray and value.dtype == dtype:
+            self._data = value  # shared, like PyTorch's ``t.data = other``
+            return
+        self._data = to_array(value, op="data", copy=False).astype(dtype, copy=False)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name
@@ -118,13 +134,13 @@ class Tensor(Traced, TensorMethods):
                 "(create inputs with requires_grad=True, outside no_grad())"
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"backward: a gradient can be created implicitly only for a scalar output, "
                     f"but this tensor has shape {shape_str(self.shape)}; pass gradient= (a tensor "
                     "of that shape, ∂L/∂output) or reduce it first, e.g. y.sum().backward()"
                 )
-            gradient = np.ones(self.data.shape, self.data.dtype)  # ones_like less dispatch
+            gradient = np.ones(self._data.shape, self._data.dtype)  # ones_like less dispatch
         else:
             gshape = np.shape(gradient.data if isinstance(gradient, Traced) else gradient)
             if tuple(gshape) != self.shape:
@@ -141,7 +157,7 @@ class Tensor(Traced, TensorMethods):
 
     def detach(self) -> Tensor:
         """The same data (shared, not copied) with no graph and ``requires_grad=False``."""
-        return wrap(self.data)
+        return wrap(self._data)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf (integer data is promoted to float)."""
@@ -149,31 +165,31 @@ class Tensor(Traced, TensorMethods):
             raise RuntimeError(
                 "requires_grad_: only leaf tensors can stop requiring grad; use .detach()"
             )
-        if flag and self.data.dtype.kind != "f":
-            self.data = self.data.astype(STATE.default_dtype)
+        if flag and self._data.dtype.kind != "f":
+            self._data = self._data.astype(STATE.default_dtype)
         self.requires_grad = bool(flag)
         return self
 
     # ------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
         """The underlying array (shared memory, no graph)."""
-        return self.data
+        return self._data
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor converts to a Python number, "
                 f"this one has shape {shape_str(self.shape)}"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
         """The data as nested Python lists (a number for a 0-d tensor)."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -182,11 +198,11 @@ class Tensor(Traced, TensorMethods):
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous"
+                f"bool: the truth value of a tensor with {self._data.size} elements is ambiguous"
             )
-        return bool(self.data.item())
+        return bool(self._data.item())
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -198,7 +214,7 @@ class Tensor(Traced, TensorMethods):
             yield self[i]
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extras = []
         if self.dtype not in (STATE.default_dtype, np.dtype(np.int64), np.dtype(np.bool_)):
             extras.append(f"dtype={self.dtype}")
@@ -215,8 +231,8 @@ class Tensor(Traced, TensorMethods):
     def _compare(self, op: str, ufunc: Any, other: Any) -> Tensor:
         other = operand(op, other)
         other_data = other.data if isinstance(other, Traced) else other
-        check_broadcast(op, [self.data, other_data])
-        return wrap(ufunc(self.data, other_data))
+        check_broadcast(op, [self._data, other_data])
+        return wrap(ufunc(self._data, other_data))
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare("lt", np.less, other)
@@ -246,7 +262,7 @@ class Tensor(Traced, TensorMethods):
             )
         value = value.data if isinstance(value, Traced) else value
         try:
-            self.data[index_parts(index)] = value
+            self._data[index_parts(index)] = value
         except (IndexError, ValueError, TypeError) as exc:
             raise type(exc)(
                 f"setitem: {exc} (tensor of shape {shape_str(self.shape)})"
@@ -261,13 +277,13 @@ class Tensor(Traced, TensorMethods):
         """Index of the largest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmax")
-        return wrap(np.asarray(np.argmax(self.data, axis=axis)))
+        return wrap(np.asarray(np.argmax(self._data, axis=axis)))
 
     def argmin(self, axis: int | None = None) -> Tensor:
         """Index of the smallest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmin")
-        return wrap(np.asarray(np.argmin(self.data, axis=axis)))
+        return wrap(np.asarray(np.argmin(self._data, axis=axis)))
 
 
 def wrap(array: np.ndarray) -> Tensor:

@@ -120,7 +120,7 @@ class _Pass:
                 inputs = node.arrays
                 out = node.out
                 if isinstance(g, Traced):  # a custom Function's backward returned a Tensor
-                    g = g.data
+                    g = g._data
                 if prim.prepare_g is not None:
                     g = prim.prepare_g(g)  # once for all the rules of the node
                 if prim.saves:
@@ -179,12 +179,12 @@ def _accumulate(leaf: Traced, g: Any, create_graph: bool, fresh: bool) -> None:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
     if leaf.grad is None or leaf.grad.requires_grad:
-        if fresh and type(g) is np.ndarray and g.base is None and g.dtype == leaf.data.dtype:
+        if fresh and type(g) is np.ndarray and g.base is None and g.dtype == leaf._data.dtype:
             data = g  # owned by nobody else: no copy
         else:
             # A fresh array of the leaf's dtype: the rule may have returned a read-only view
             # (broadcast_to) or an array shared with another input (add passes g to both).
-            data = np.array(g, dtype=leaf.data.dtype)
+            data = np.array(g, dtype=leaf._data.dtype)
         leaf.grad = wrap_result(type(leaf), data, None) if leaf.grad is None else leaf.grad + data
         return
-    np.add(leaf.grad.data, g, out=leaf.grad.data, casting="unsafe")
+    np.add(leaf.grad._data, g, out=leaf.grad._data, casting="unsafe")

@@ -1,8 +1,9 @@
 r"""The two records the graph is made of.
 
-* :class:`Traced` is the minimal graph-carrying value: ``data`` (an ``ndarray``),
-  ``requires_grad``, ``grad`` and ``_node`` (the :class:`Node` that produced it, ``None``
-  for a leaf). :class:`chainrule.Tensor` subclasses it; the engine never imports Tensor.
+* :class:`Traced` is the minimal graph-carrying value: ``data`` (an ``ndarray``, kept in
+  the slot ``_data``, which the engine reads directly), ``requires_grad``, ``grad`` and
+  ``_node`` (the :class:`Node` that produced it, ``None`` for a leaf).
+  :class:`chainrule.Tensor` subclasses it; the engine never imports Tensor.
 * :class:`Node` records one application of a primitive: its inputs, its output array
   and its parameters. ``backward()`` walks nodes from the output to the leaves and frees
   them as it goes.
@@ -27,9 +28,9 @@ _T = TypeVar("_T", bound="Traced")
 class Traced:
     """Base class of values that carry a computation graph."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "__weakref__")
 
-    data: np.ndarray
+    _data: np.ndarray
     grad: Any
     requires_grad: bool
     _node: Node | None
@@ -42,6 +43,15 @@ class Traced:
         if "_result_class" not in cls.__dict__:
             cls._result_class = cls
 
+    @property
+    def data(self) -> np.ndarray:
+        """The values, a NumPy array (shared, not copied)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: np.ndarray) -> None:
+        self._data = value
+
 
 Traced._result_class = Traced
 
@@ -52,7 +62,7 @@ def wrap_result(like: type[_T], data: Any, node: Node | None) -> _T:
     """An operation's result: a new value of ``like``'s result class holding ``data``
     (not copied, not checked), produced by ``node`` (``None``: a constant)."""
     out: _T = _new(like._result_class)
-    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out._data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
     out.requires_grad = node is not None
     out._node = node
@@ -61,7 +71,7 @@ def wrap_result(like: type[_T], data: Any, node: Node | None) -> _T:
 
 def raw(value: Any) -> Any:
     """The array inside a :class:`Traced`, or the value itself (used for constant masks)."""
-    return value.data if isinstance(value, Traced) else value
+    return value._data if isinstance(value, Traced) else value
 
 
 class Node:

@@ -141,7 +141,7 @@ def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
         if isinstance(arg, Traced):
             if first is None:
                 first = arg
-            datas.append(arg.data)
+            datas.append(arg._data)
             needs.append(arg.requires_grad)
         else:
             datas.append(arg)
@@ -165,7 +165,7 @@ def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
         out = np.asarray(out)
     # the result is built here rather than by a constructor: this is the hot path
     result = _new(first._result_class)  # type: ignore[union-attr]
-    result.data = out
+    result._data = out
     result.grad = None
     if True in needs and STATE.grad_enabled:
         mask = prim.diff_mask

@@ -54,7 +54,7 @@ class Parameter(Tensor):
             array = to_array(data, op="Parameter", copy=False)
         if array.dtype.kind != "f":
             array = array.astype(STATE.default_dtype)
-        self.data = array
+        self._data = array
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._node = None
