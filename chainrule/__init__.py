@@ -17,13 +17,21 @@ from chainrule.checking import gradcheck
 from chainrule.checking.conventions import conventions
 from chainrule.creation import (
     arange,
+    bool_,
+    eye,
+    float16,
+    float32,
+    float64,
     from_numpy,
     full,
+    int32,
+    int64,
     linspace,
     ones,
     ones_like,
     rand,
     randn,
+    randperm,
     tensor,
     zeros,
     zeros_like,
@@ -32,8 +40,9 @@ from chainrule.custom_function import Function
 from chainrule.errors import GradcheckError
 from chainrule.explain import explain
 from chainrule.function_forms import *  # noqa: F403 - cr.add, cr.exp…: one per op record
+from chainrule.function_forms import concatenate as cat
 from chainrule.serialization import load, save
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, argmax, argmin
 from chainrule.train import EarlyStopping, History, fit
 from chainrule.transforms import grad, hessian, jacobian, jvp, value_and_grad, vjp
 
@@ -57,5 +66,7 @@ __all__ = [
     "linspace", "manual_seed", "nn", "no_grad", "ones", "ones_like", "rand", "randn",
     "set_default_dtype", "tensor", "zeros", "zeros_like", "calculus", "viz", "optim",
     "data", "fit", "History", "EarlyStopping", "save", "load",
+    "eye", "randperm", "cat", "argmax", "argmin",
+    "float16", "float32", "float64", "int32", "int64", "bool_",
 ]
 __all__ += function_forms.__all__  # the function form of every op record that has one

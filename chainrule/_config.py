@@ -18,16 +18,20 @@ _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64
 
 
 class _State:
-    __slots__ = ("default_dtype", "grad_enabled", "generator")
+    __slots__ = ("default_dtype", "grad_enabled", "generator", "inplace_clock")
 
     default_dtype: np.dtype
     grad_enabled: bool
     generator: np.random.Generator
+    #: How many in-place changes have happened so far: a Node remembers the count at its
+    #: recording, so backward knows whether anything it saved can have changed since.
+    inplace_clock: int
 
     def __init__(self) -> None:
         self.default_dtype = np.dtype(np.float32)
         self.grad_enabled = True
         self.generator = np.random.default_rng()
+        self.inplace_clock = 0
 
 
 STATE = _State()

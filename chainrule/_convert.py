@@ -4,7 +4,9 @@ below has to guess what it was given."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -90,3 +92,37 @@ def shape_args(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise TypeError(f"{op}: shape entries must be ints, got {shape!r}")
     return tuple(int(n) for n in shape)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims", "dim0": "axis1", "dim1": "axis2"}
+
+
+def numpy_axis_names(func: _F, op: str | None = None) -> _F:
+    """Wrap a function that takes NumPy's ``axis``/``keepdims`` so that PyTorch's ``dim``/
+    ``keepdim`` get a TypeError that names the right keyword (and, for ``max``/``min``,
+    ``argmax``/``argmin`` for the indices: with NumPy's semantics they return values only,
+    so quietly accepting ``dim=`` would mislead)."""
+    name = op or func.__name__.strip("_").removesuffix("_form")
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TypeError:
+            wrong = [k for k in _TORCH_KEYWORDS if k in kwargs]
+            if not wrong:
+                raise
+            raise TypeError(_torch_keyword_message(name, wrong[0])) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _torch_keyword_message(op: str, keyword: str) -> str:
+    right = _TORCH_KEYWORDS[keyword]
+    message = (f"{op}: chainrule takes NumPy's {right}=, not PyTorch's {keyword}= "
+               f"(write {op}(..., {right}=...))")
+    if op in ("max", "min") and keyword == "dim":
+        message += (f"; {op}(axis=...) returns the values only: use arg{op}(axis=...) for "
+                    "the indices")
+    return message

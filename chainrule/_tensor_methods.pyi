@@ -59,11 +59,16 @@ class TensorMethods:
     def reshape(self, *shape: Any) -> Tensor:
         r"""The same elements in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
     def transpose(self, *axes: Any) -> Tensor:
-        r"""Permute the axes like NumPy; with no arguments, reverse them."""
+        r"""
+        Permute the axes like NumPy (negative axes count from the end); with no arguments, reverse
+        them.
+        """
     def __getitem__(self, index: Any) -> Tensor:
         r"""``x[index]``: NumPy's basic and advanced indexing (integer arrays, boolean masks)."""
     def astype(self, dtype: Any) -> Tensor:
         r"""A copy converted to ``dtype``; differentiable between floating dtypes."""
+    def clone(self) -> Tensor:
+        r"""A copy with its own memory; differentiable (the gradient passes to the original)."""
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         r"""Sum over ``axis`` (all axes when None)."""
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:

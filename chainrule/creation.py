@@ -130,3 +130,31 @@ def rand(*shape: Any, seed: int | None = None, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:
     """Uniform draws on [0, 1), from ``seed`` or else the default generator."""
     return _random("rand", "random", shape, seed, dtype, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False
+        ) -> Tensor:
+    """The ``n × m`` identity matrix (``m = n`` by default): ones on the diagonal."""
+    for name, value in (("n", n), ("m", m)):
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, (int, np.integer)) or value < 0):
+            raise ValueError(f"eye: {name} must be a non-negative int, got {value!r}")
+    dtype = STATE.default_dtype if dtype is None else as_dtype("eye", dtype)
+    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+
+
+def randperm(n: int, seed: int | None = None) -> Tensor:
+    """A random permutation of ``0 … n−1`` (int64), from ``seed`` or else the default
+    generator (``manual_seed``)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    return wrap(generator_for(seed).permutation(int(n)).astype(np.int64))
+
+
+#: dtype names, as in PyTorch (``cr.tensor(x, dtype=cr.float64)``): NumPy dtypes.
+float16: np.dtype[Any] = np.dtype(np.float16)
+float32: np.dtype[Any] = np.dtype(np.float32)
+float64: np.dtype[Any] = np.dtype(np.float64)
+int32: np.dtype[Any] = np.dtype(np.int32)
+int64: np.dtype[Any] = np.dtype(np.int64)
+bool_: np.dtype[Any] = np.dtype(np.bool_)

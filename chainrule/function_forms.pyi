@@ -126,7 +126,9 @@ def reshape(x: Any, *shape: Any) -> Tensor:
 
 
 def transpose(x: Any, *axes: Any) -> Tensor:
-    r"""Permute the axes like NumPy; with no arguments, reverse them."""
+    r"""
+    Permute the axes like NumPy (negative axes count from the end); with no arguments, reverse them.
+    """
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:

@@ -8,6 +8,7 @@ not an operation: properties, ``backward``, conversions, comparisons (no gradien
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,13 @@ import numpy as np
 
 from chainrule import ops as _ops
 from chainrule._config import STATE
-from chainrule._convert import PLAIN_OPERANDS, index_parts, operand, to_array
+from chainrule._convert import (
+    PLAIN_OPERANDS,
+    numpy_axis_names,
+    operand,
+    to_array,
+)
+from chainrule._inplace import InPlaceMethods, set_items
 from chainrule.autodiff import Traced, apply, backward, check_broadcast, wrap_result
 from chainrule.errors import shape_str
 from chainrule.ops import OpRecord
@@ -27,7 +34,7 @@ else:
     TensorMethods = object
 
 
-class Tensor(Traced, TensorMethods):
+class Tensor(Traced, InPlaceMethods, TensorMethods):
     r"""An n-dimensional array with reverse-mode automatic differentiation.
 
     Args:
@@ -254,31 +261,47 @@ class Tensor(Traced, TensorMethods):
 
     # ------------------------------------------------------------ indexing
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad:
-            raise RuntimeError(
-                "setitem: in-place assignment into a tensor that requires grad would corrupt "
-                "its gradient; build a new tensor (cr.where, cr.concatenate) or assign to "
-                "t.data under no_grad()"
-            )
-        value = value.data if isinstance(value, Traced) else value
-        try:
-            self._data[index_parts(index)] = value
-        except (IndexError, ValueError, TypeError) as exc:
-            raise type(exc)(
-                f"setitem: {exc} (tensor of shape {shape_str(self.shape)})"
-            ) from None
+        """``t[index] = value`` in place, with the rules of the in-place ops (a leaf that
+        requires grad refuses while grad mode is on; otherwise recorded when a gradient
+        must flow, into the buffer when none must)."""
+        set_items(self, index, value)
 
     # ------------------------------------------------------------ not operations
+    def numel(self) -> int:
+        """The number of elements (PyTorch's name for ``size``)."""
+        return int(self._data.size)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two axes swapped (a batch of matrices transposed)."""
+        if self._data.ndim < 2:
+            raise ValueError(f"mT: needs at least 2 dimensions, got shape {shape_str(self.shape)}")
+        return self.swapaxes(-1, -2)
+
+    def to(self, dtype: Any) -> Tensor:
+        """A copy converted to ``dtype`` (PyTorch's name for :meth:`astype`)."""
+        return self.astype(dtype)
+
+    def float(self) -> Tensor:
+        """A float32 copy (differentiable)."""
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        """A float64 copy (differentiable)."""
+        return self.astype(np.float64)
+
     def flatten(self) -> Tensor:
         """The elements as a 1-D tensor (``reshape(-1)``)."""
         return self.reshape(-1)
 
+    @numpy_axis_names
     def argmax(self, axis: int | None = None) -> Tensor:
         """Index of the largest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmax")
         return wrap(np.asarray(np.argmax(self._data, axis=axis)))
 
+    @numpy_axis_names
     def argmin(self, axis: int | None = None) -> Tensor:
         """Index of the smallest element (no gradient)."""
         if axis is not None:
@@ -305,6 +328,7 @@ def as_tensor(value: Any, op: str = "tensor") -> Tensor:
 #: sees them on nearly every call.
 _FAST_OPERAND = PLAIN_OPERANDS | {Tensor}
 _NO_PARAMS: dict[str, Any] = {}
+_AXIS_NAMES = frozenset({"axis", "axis1", "keepdims"})
 
 
 def method_of(record: OpRecord, name: str | None = None) -> Callable[..., Any]:
@@ -316,6 +340,8 @@ def method_of(record: OpRecord, name: str | None = None) -> Callable[..., Any]:
         form = record.form
         if record.exposure.doc and not form.__doc__:
             form.__doc__ = record.exposure.doc
+        if _AXIS_NAMES & set(inspect.signature(form).parameters):
+            form = numpy_axis_names(form, record.exposure.method or record.name)
         return form
     prim, op = record.primitive, record.name
 
@@ -348,3 +374,15 @@ def _install() -> None:
 
 
 _install()
+
+
+@numpy_axis_names
+def argmax(x: Any, axis: int | None = None) -> Tensor:
+    """Index of the largest element (over ``axis``, or of the flattened tensor); no gradient."""
+    return as_tensor(x, "argmax").argmax(axis=axis)
+
+
+@numpy_axis_names
+def argmin(x: Any, axis: int | None = None) -> Tensor:
+    """Index of the smallest element (over ``axis``, or of the flattened tensor); no gradient."""
+    return as_tensor(x, "argmin").argmin(axis=axis)

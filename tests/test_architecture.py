@@ -15,7 +15,8 @@ LAYERS = [
     ("_config", 0), ("errors", 0), ("_typing", 0), ("_quiet", 0),
     ("autodiff", 1),
     ("ops", 2),
-    ("_convert", 1), ("_tensor_methods", 3), ("tensor", 3), ("creation", 3), ("function_forms", 3),
+    ("_convert", 1), ("_inplace", 3), ("_tensor_methods", 3), ("tensor", 3), ("creation", 3),
+    ("function_forms", 3),
     ("transforms", 4), ("explain", 4), ("checking", 4), ("custom_function", 4),
     ("calculus", 4), ("serialization", 4),
     ("nn", 5), ("data", 5),
@@ -30,7 +31,7 @@ FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "torch": None
 # of the submodule's name: rank}. A submodule imports only from its own rank or below, and
 # never from the package itself (its __init__ re-exports the top).
 SUBLAYERS = {
-    "autodiff": {"node": 0, "scope": 0, "primitive": 1, "graph": 1, "backward": 2},
+    "autodiff": {"node": 0, "scope": 0, "saved": 0, "primitive": 1, "graph": 1, "backward": 2},
     "ops": {"_table": 0, "_axes": 0, "_samples": 1, "broadcasting": 2, "elementwise": 3,
             "shape": 3, "reductions": 4, "linalg": 5, "losses": 5, "composites": 5},
     "checking": {"differences": 0, "conventions": 0, "op_table": 1, "gradcheck": 1},

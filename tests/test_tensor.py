@@ -203,13 +203,34 @@ def test_astype_is_differentiable_and_casts_the_gradient_back():
     np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
 
 
-def test_setitem_on_a_tensor_that_requires_grad_raises():
+def test_setitem_on_a_leaf_that_requires_grad_raises():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="setitem: in-place assignment"):
+    with pytest.raises(RuntimeError, match="setitem: cannot change a leaf tensor that requires "
+                                           "grad in place"):
         x[0] = 5.0
     plain = cr.tensor([1.0, 2.0])
     plain[0] = 5.0
     assert plain.tolist() == [5.0, 2.0]
+    with cr.no_grad():
+        x[0] = 5.0
+    assert x.tolist() == [5.0, 2.0] and x.requires_grad and x.is_leaf
+
+
+def test_setitem_on_a_non_leaf_is_recorded_like_pytorch():
+    import torch
+
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        v = lib.tensor(5.0, requires_grad=True)
+        y = x * 2
+        y[1] = v
+        y[np.array([0, 2]) if lib is cr else torch.tensor([0, 2])] = 7.0
+        (y * y * x).sum().backward()
+        results.append([np.asarray(t.detach().numpy() if lib is torch else t.data)
+                        for t in (y, x.grad, v.grad)])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b)
 
 
 # ---------------------------------------------------------------- comparisons

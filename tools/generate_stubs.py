@@ -19,6 +19,7 @@ import argparse
 import inspect
 import re
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,16 @@ def _doc(record: OpRecord) -> str:
 
 def _def(name: str, params: list[str], doc: str, indent: str) -> str:
     head = f"{indent}def {name}({', '.join(params)}) -> Tensor:"
-    body = f'{indent}    r"""{doc}"""' if doc else f"{indent}    ..."
-    return f"{head}\n{body}\n"
+    if not doc:
+        return f"{head}\n{indent}    ...\n"
+    inner = indent + "    "
+    one_line = f'{inner}r"""{doc}"""'
+    if len(one_line) <= 100:
+        return f"{head}\n{one_line}\n"
+    lines = textwrap.wrap(doc, width=100 - len(inner))
+    body = "\n".join(f"{inner}{line}" for line in lines)
+    return f'{head}\n{inner}r"""\n{body}\n{inner}"""\n'
+
 
 
 def tensor_methods() -> str:

@@ -6,6 +6,7 @@ from chainrule.autodiff.backward import backward
 from chainrule.autodiff.graph import consumer_counts, producers, reaches_leaf, topological_order
 from chainrule.autodiff.node import Node, Traced, raw, wrap_result
 from chainrule.autodiff.primitive import Primitive, apply, check_broadcast
+from chainrule.autodiff.saved import mark_changed
 from chainrule.autodiff.scope import composite, scope
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "check_broadcast",
     "composite",
     "consumer_counts",
+    "mark_changed",
     "producers",
     "raw",
     "reaches_leaf",

@@ -23,6 +23,7 @@ import numpy as np
 from chainrule._config import STATE
 from chainrule.autodiff.graph import consumer_counts
 from chainrule.autodiff.node import Node, Traced, wrap_result
+from chainrule.autodiff.saved import check_unchanged
 
 
 @overload
@@ -99,6 +100,7 @@ class _Pass:
         grads, counts, ready, node_slots = self.grads, self.counts, self.ready, self.node_slots
         create_graph, like, to_leaf = self.create_graph, type(self.root), self.to_leaf
         start = ready[0]
+        clock = STATE.inplace_clock
         inputs: Any  # the node's input arrays, or (create_graph) its Traced inputs
         out: Any
         rules: Any  # one rule per input, or the gradients a vjp_all rule computed
@@ -109,6 +111,8 @@ class _Pass:
             g = grads.pop(node)
             if node_slots and node in node_slots and node is not start:
                 self.results[node_slots[node]] = g  # type: ignore[index]  # set with slots
+            if node.stamp != clock:  # something changed in place after this node was made
+                check_unchanged(node)
             prim = node.prim
             params = node.params
             if create_graph:

@@ -88,9 +88,12 @@ class Node:
         needs: one flag per input: does a gradient flow into it?
         scope: the names of the composites being recorded when the node was made.
         saved: what a ``saves`` primitive's forward kept for its first-order rules.
+        stamp: ``STATE.inplace_clock`` when the node was recorded: backward checks the
+            values it saved only if something changed in place since (see :mod:`.saved`).
     """
 
-    __slots__ = ("prim", "inputs", "arrays", "out", "params", "needs", "scope", "saved")
+    __slots__ = ("prim", "inputs", "arrays", "out", "params", "needs", "scope", "saved",
+                 "stamp")
 
     prim: Primitive
     inputs: tuple[Any, ...] | None  # None once freed, like arrays, out and saved
@@ -100,10 +103,11 @@ class Node:
     needs: Sequence[bool]
     scope: tuple[str, ...]
     saved: Any
+    stamp: int
 
     def __init__(self, prim: Primitive, inputs: tuple[Any, ...], arrays: list[Any],
                  out: np.ndarray, params: dict[str, Any], needs: Sequence[bool],
-                 scope: tuple[str, ...], saved: Any) -> None:
+                 scope: tuple[str, ...], saved: Any, stamp: int) -> None:
         self.prim = prim
         self.inputs = inputs
         self.arrays = arrays
@@ -112,6 +116,7 @@ class Node:
         self.needs = needs
         self.scope = scope
         self.saved = saved
+        self.stamp = stamp
 
     @property
     def freed(self) -> bool:

@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule._config import STATE
 from chainrule.autodiff.node import Node, Traced
+from chainrule.autodiff.saved import reads_of
 from chainrule.autodiff.scope import SCOPES
 from chainrule.errors import shape_str
 
@@ -45,10 +46,13 @@ class Primitive:
             engine checks that the inputs broadcast and sums a rule's result back to its
             input's shape whenever they differ (an input copied along an axis receives the
             sum of its copies' gradients), so rules are written for same-shaped arguments.
+        value_reads: for a ``vjp_all`` rule, which values it reads (positions as in
+            :mod:`.saved`; ``()`` for none); default: the output and every input. Per-input
+            rules are read from their code (:func:`.saved.value_reads`).
     """
 
     __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "diff_mask",
-                 "prepare_g", "sum_to", "saves")
+                 "prepare_g", "sum_to", "saves", "reads")
 
     name: str
     forward: Callable[..., Any]
@@ -73,6 +77,7 @@ class Primitive:
         prepare_g: Callable[[Any], Any] | None = None,
         sum_to: Callable[..., Any] | None = None,
         saves: bool = False,
+        value_reads: Sequence[frozenset[int]] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -87,6 +92,12 @@ class Primitive:
         # (None: all of them, the common case, where recording skips the masking).
         mask = tuple(r is not None for r in self.vjps)
         self.diff_mask = None if vjp_all is not None or all(mask) else mask
+        # which saved values the rules read: an in-place change of one of them after
+        # recording makes backward refuse (see .saved)
+        if vjp_all is None:
+            self.reads: tuple[frozenset[int], ...] | None = reads_of(self.vjps)
+        else:
+            self.reads = None if value_reads is None else tuple(value_reads)
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         # Rules call primitives on raw arrays during a first-order backward pass: then
@@ -171,7 +182,8 @@ def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
         mask = prim.diff_mask
         if mask is not None:
             needs = [need and m for need, m in zip(needs, mask)]
-        result._node = Node(prim, args, datas, out, params, needs, SCOPES[-1], saved)
+        result._node = Node(prim, args, datas, out, params, needs, SCOPES[-1], saved,
+                            STATE.inplace_clock)
         result.requires_grad = True
     else:
         result._node = None

@@ -5,7 +5,9 @@
 declaration order. ``OP_TABLE`` holds the primitives (name → Primitive) and
 ``COMPOSITES`` the operations built from them (name → function). The gradient tests, the
 CLI's ``gradcheck``, ``explain``, ``draw_graph``, ``cr.conventions()``, the Tensor
-methods and the ``cr.`` function forms all read these tables.
+methods and the ``cr.`` function forms all read these tables. The names below are the
+operations that other layers call as ``ops.NAME``; a new operation needs a line here only
+if they do (importing its module is what registers it).
 """
 
 from chainrule.autodiff import Primitive
@@ -51,7 +53,14 @@ from chainrule.ops.elementwise import (
 from chainrule.ops.linalg import linear, matmul
 from chainrule.ops.losses import softmax_cross_entropy
 from chainrule.ops.reductions import max, min, sum  # noqa: I001 - after shape, which it uses
-from chainrule.ops.shape import cast, concatenate, getitem, reshape, scatter_add, transpose
+from chainrule.ops.shape import (
+    cast,
+    concatenate,
+    getitem,
+    reshape,
+    scatter_add,
+    transpose,
+)
 
 OP_TABLE: dict[str, Primitive] = {
     name: record.primitive for name, record in RECORDS.items() if record.primitive is not None

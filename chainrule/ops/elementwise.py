@@ -337,7 +337,7 @@ def _relu(x: Any) -> Any:
 # half the gradient at 0).
 relu: Primitive = _elementwise(
     "relu", _relu,
-    [lambda g, out, x: g * (raw(x) > 0)],
+    [lambda g, out, x: g * (raw(out) > 0)],  # out > 0 exactly where x > 0
     formula="relu'(x) = 1 if x > 0 else 0 (0 at x = 0)",
     samples=unary_samples(lambda x: x.relu(), _draw.nonzero),
     expose=_unary_exposure("relu", "max(x, 0); relu'(0) = 0."),

@@ -77,10 +77,16 @@ def _transpose_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...] | None) -> An
 
 
 def _transpose_form(x: Any, *axes: Any) -> Any:
-    """Permute the axes like NumPy; with no arguments, reverse them."""
+    """Permute the axes like NumPy (negative axes count from the end); with no arguments,
+    reverse them."""
     if not axes or (len(axes) == 1 and axes[0] is None):
         return transpose(x, axes=None)
-    return transpose(x, axes=shape_args("transpose", axes))
+    ndim = len(shape_of(x))
+    given = shape_args("transpose", axes)
+    if any(not -ndim <= a < ndim for a in given):
+        raise ValueError(f"transpose: axes {given} are out of range for a tensor with ndim "
+                         f"{ndim} (valid: {-ndim} to {ndim - 1})")
+    return transpose(x, axes=tuple(a % ndim for a in given) if ndim else given)
 
 
 def _transpose_sample(x: Any, axes: tuple[int, ...]) -> Any:
@@ -246,6 +252,7 @@ concatenate: Primitive = primitive(
     "concatenate",
     lambda *arrays, axis: np.concatenate(arrays, axis=axis),
     vjp_all=_concatenate_vjp,
+    value_reads=(),  # only the inputs' shapes
     formula="∂/∂xₖ concatenate(x₁…xₙ) = the k-th slice of the gradient",
     check=_check_concatenate,
     samples=[
@@ -275,4 +282,20 @@ cast: Primitive = primitive(
         sample("astype", lambda x, dtype: x.astype(dtype), [_draw.normal(3)], dtype="float64"),
     ],
     expose=Exposure(form=_astype_form, method="astype"),
+)
+
+
+def _clone_sample(x: Any) -> Any:
+    return x.clone()
+
+
+clone: Primitive = primitive(
+    "clone",
+    lambda x: np.array(x, copy=True),
+    [lambda g, out, x: g],
+    formula="∂ clone(x)/∂x = 1 (a copy: the gradient passes unchanged)",
+    samples=[sample("(2,3)", _clone_sample, [_draw.normal(2, 3)]),
+             sample("0-d", _clone_sample, [_draw.normal()])],
+    expose=Exposure(method="clone", doc="A copy with its own memory; differentiable (the "
+                    "gradient passes to the original)."),
 )

@@ -144,6 +144,7 @@ TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     "squeeze": _squeeze,
     "unsqueeze": lambda x, axis: torch.unsqueeze(x, axis),
     "cast": lambda x, dtype: x.to(_torch_dtype(dtype)),
+    "clone": lambda x: x.clone(),
     "getitem": lambda x, index: x[_index(index)],
     "scatter_add": _scatter_add,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),

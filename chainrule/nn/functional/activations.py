@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops as _ops
+from chainrule._convert import numpy_axis_names
 from chainrule.autodiff import composite
 from chainrule.nn.functional._checks import _check_number
 from chainrule.tensor import Tensor, as_tensor
@@ -131,6 +132,7 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
     return _ops.mul(_ops.mul(x, 0.5), cdf_times_2)
 
 
+@numpy_axis_names
 def softmax(x: Any, axis: int = -1) -> Tensor:
     r""":math:`\mathrm{softmax}(x)_i = e^{x_i}/\sum_j e^{x_j}` along ``axis``.
 
@@ -145,6 +147,7 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     return _ops.softmax(as_tensor(x, "softmax"), axis=axis)
 
 
+@numpy_axis_names
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     r""":math:`\log\mathrm{softmax}(x)_i = x_i - \log\sum_j e^{x_j}` along ``axis``.
 
