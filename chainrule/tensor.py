@@ -23,6 +23,7 @@ from chainrule._convert import (
     to_array,
 )
 from chainrule._inplace import InPlaceMethods, set_items
+from chainrule._numpy import NumPyProtocols
 from chainrule.autodiff import Traced, apply, backward, check_broadcast, wrap_result
 from chainrule.errors import shape_str
 from chainrule.ops import OpRecord
@@ -34,7 +35,7 @@ else:
     TensorMethods = object
 
 
-class Tensor(Traced, InPlaceMethods, TensorMethods):
+class Tensor(Traced, InPlaceMethods, NumPyProtocols, TensorMethods):
     r"""An n-dimensional array with reverse-mode automatic differentiation.
 
     Args:
@@ -52,7 +53,6 @@ class Tensor(Traced, InPlaceMethods, TensorMethods):
     """
 
     __slots__ = ()
-    __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
     # Comparisons are elementwise, identity stays hashable: object's own hash, no Python
     # frame (type checkers see its signature).
     if TYPE_CHECKING:
@@ -194,9 +194,6 @@ class Tensor(Traced, InPlaceMethods, TensorMethods):
     def tolist(self) -> Any:
         """The data as nested Python lists (a number for a 0-d tensor)."""
         return self._data.tolist()
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self) -> float:
         return float(self.item())

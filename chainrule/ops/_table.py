@@ -105,6 +105,8 @@ class Exposure:
         internal: for an op users do not call directly, the public function that uses it
             (``"F.cross_entropy"``); then no method, function or operator is made.
         doc: the method's and function's one-line docstring (default: the form's).
+        numpy: the NumPy ufuncs and functions that run this op when called on a Tensor
+            (``np.exp(t)``), with NumPy's arguments, recording the gradient.
     """
 
     form: Callable[..., Any] | None = None
@@ -114,6 +116,7 @@ class Exposure:
     operands: tuple[int, ...] | str = (0,)
     internal: str = ""
     doc: str = ""
+    numpy: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

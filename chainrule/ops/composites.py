@@ -31,8 +31,8 @@ def _method_sample(name: str) -> Any:
     return lambda x, **kw: getattr(x, name)(**kw)
 
 
-def _exposure(name: str, doc: str) -> Exposure:
-    return Exposure(method=name, function=name, doc=doc)
+def _exposure(name: str, doc: str, numpy: tuple[Any, ...] = ()) -> Exposure:
+    return Exposure(method=name, function=name, doc=doc, numpy=numpy)
 
 
 def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
@@ -42,7 +42,7 @@ def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
 
 
 @composite_op("mean", samples=reduction_samples(_method_sample("mean"), _draw.normal),
-              expose=_exposure("mean", "Mean over ``axis``."))
+              expose=_exposure("mean", "Mean over ``axis``.", (np.mean,)))
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     r"""Arithmetic mean :math:`\frac1n\sum_i x_i` over ``axis``; ∂/∂xᵢ = 1/n."""
     axis = normalize_axis(axis, len(shape_of(x)), "mean")
@@ -54,7 +54,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     *reduction_samples(_method_sample("var"), _draw.normal, zero_d=False),
     sample("ddof=1_axis=1", _method_sample("var"), [_draw.normal(3, 4)],
            axis=1, ddof=1, keepdims=False),
-], expose=_exposure("var", "Variance over ``axis`` (ddof=0 by default, as NumPy)."))
+], expose=_exposure("var", "Variance over ``axis`` (ddof=0 by default, as NumPy).", (np.var,)))
 def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     r"""Variance :math:`\frac{1}{n-\mathrm{ddof}}\sum_i (x_i-\bar x)^2` (NumPy's ``ddof=0``).
 
@@ -70,7 +70,7 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     *reduction_samples(_method_sample("std"), _draw.normal, zero_d=False),
     sample("ddof=1_all", _method_sample("std"), [_draw.normal(3, 4)],
            axis=None, ddof=1, keepdims=False),
-], expose=_exposure("std", "Standard deviation over ``axis`` (ddof=0 by default)."))
+], expose=_exposure("std", "Standard deviation over ``axis`` (ddof=0 by default).", (np.std,)))
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     r"""Standard deviation :math:`\sqrt{\mathrm{var}(x)}`.
 
@@ -189,7 +189,7 @@ def softmax(x: Any, axis: int = -1) -> Any:
     sample(f"axis={axis}" if axis is not None else "all", lambda x, axis: x.squeeze(axis),
            [_draw.normal(1, 3, 1)], axis=axis)
     for axis in (None, 0, -1, (0, 2))
-], expose=_exposure("squeeze", "Remove axes of length one."))
+], expose=_exposure("squeeze", "Remove axes of length one.", (np.squeeze,)))
 def squeeze(x: Any, axis: Any = None) -> Any:
     """Remove axes of length one (all of them when ``axis`` is None)."""
     shape = shape_of(x)
@@ -210,7 +210,7 @@ def squeeze(x: Any, axis: Any = None) -> Any:
     sample("axis=-1", lambda x, axis: x.unsqueeze(axis), [_draw.normal(2, 3)], axis=-1),
     sample("axis=1", lambda x, axis: x.unsqueeze(axis), [_draw.normal(2, 3)], axis=1),
     sample("0-d", lambda x, axis: x.unsqueeze(axis), [_draw.normal()], axis=0),
-], expose=_exposure("unsqueeze", "Insert an axis of length one."))
+], expose=_exposure("unsqueeze", "Insert an axis of length one.", (np.expand_dims,)))
 def unsqueeze(x: Any, axis: int) -> Any:
     """Insert an axis of length one at position ``axis`` (−ndim−1 ≤ axis ≤ ndim)."""
     shape = shape_of(x)
@@ -223,7 +223,7 @@ def unsqueeze(x: Any, axis: int) -> Any:
            axis1=0, axis2=2),
     sample("-1,0", lambda x, axis1, axis2: x.swapaxes(axis1, axis2), [_draw.normal(2, 3)],
            axis1=-1, axis2=0),
-], expose=_exposure("swapaxes", "Exchange two axes."))
+], expose=_exposure("swapaxes", "Exchange two axes.", (np.swapaxes,)))
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     """Exchange two axes (NumPy's ``swapaxes``)."""
     ndim = len(shape_of(x))
@@ -248,7 +248,7 @@ def _expand_sample(x: Any, shape: tuple[int, ...]) -> Any:
     sample("(3,1)->(-1,4)", _expand_sample, [_draw.normal(3, 1)], shape=(-1, 4)),
     sample("0-d->(2,2)", _expand_sample, [_draw.normal()], shape=(2, 2)),
 ], expose=Exposure(form=_expand_form, method="expand", function="expand",
-                   doc="Broadcast to a shape without copying."))
+                   doc="Broadcast to a shape without copying.", numpy=(np.broadcast_to,)))
 def expand(x: Any, shape: Sequence[int]) -> Any:
     """Broadcast to ``shape`` without copying; ``-1`` keeps that axis's size (PyTorch)."""
     shape = tuple(int(n) for n in shape)
@@ -269,7 +269,7 @@ def _stack_sample(*xs: Any, axis: int) -> Any:
     sample("axis=-1", _stack_sample, [_draw.normal(2, 3), _draw.normal(2, 3),
                                       _draw.normal(2, 3)], axis=-1),
     sample("0-d", _stack_sample, [_draw.normal(), _draw.normal()], axis=0),
-], expose=Exposure(function="stack", operands="sequence"))
+], expose=Exposure(function="stack", operands="sequence", numpy=(np.stack,)))
 def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
     """Join tensors of one shape along a new axis."""
     if not tensors:

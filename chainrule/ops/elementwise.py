@@ -39,14 +39,14 @@ def _elementwise(name: str, forward: Callable[..., Any], vjps: Sequence[Any], *,
 
 
 def _unary_exposure(name: str, doc: str) -> Exposure:
-    return Exposure(method=name, function=name, doc=doc)
+    return Exposure(method=name, function=name, doc=doc, numpy=(getattr(np, name),))
 
 
-def _binary_exposure(name: str, operator: str | None, doc: str, method: bool = False
-                     ) -> Exposure:
+def _binary_exposure(name: str, operator: str | None, doc: str, ufunc: Any,
+                     method: bool = False) -> Exposure:
     operators = () if operator is None else (f"__{operator}__", f"__r{operator}__")
     return Exposure(method=name if method else None, function=name, operators=operators,
-                    operands=(0, 1), doc=doc)
+                    operands=(0, 1), doc=doc, numpy=(ufunc,))
 
 
 _quiet_divide = quiet(np.divide)
@@ -73,7 +73,7 @@ add: Primitive = _elementwise(
         *binary_samples(lambda x, y: x + y, _draw.normal, _draw.normal),
         sample("python_float+tensor", lambda x, c: c + x, [_draw.normal(2, 3)], c=1.5),
     ],
-    expose=_binary_exposure("add", "add", "x + y, with broadcasting."),
+    expose=_binary_exposure("add", "add", "x + y, with broadcasting.", np.add),
 )
 
 
@@ -94,7 +94,7 @@ sub: Primitive = _elementwise(
         *binary_samples(lambda x, y: x - y, _draw.normal, _draw.normal),
         sample("python_float-tensor", lambda x, c: c - x, [_draw.normal(2, 3)], c=2.0),
     ],
-    expose=_binary_exposure("sub", "sub", "x − y, with broadcasting."),
+    expose=_binary_exposure("sub", "sub", "x − y, with broadcasting.", np.subtract),
 )
 
 mul: Primitive = _elementwise(
@@ -105,7 +105,8 @@ mul: Primitive = _elementwise(
         *binary_samples(lambda x, y: x * y, _draw.normal, _draw.normal),
         sample("tensor*array", lambda x, c: x * c, [_draw.normal(2, 3)], c=_draw.normal(3)),
     ],
-    expose=_binary_exposure("mul", "mul", "x · y elementwise, with broadcasting."),
+    expose=_binary_exposure("mul", "mul", "x · y elementwise, with broadcasting.",
+                            np.multiply),
 )
 
 div: Primitive = _elementwise(
@@ -119,7 +120,8 @@ div: Primitive = _elementwise(
         *binary_samples(lambda x, y: x / y, _draw.normal, _draw.nonzero),
         sample("python_float/tensor", lambda x, c: c / x, [_draw.nonzero(2, 3)], c=3.0),
     ],
-    expose=_binary_exposure("div", "truediv", "x / y elementwise, with broadcasting."),
+    expose=_binary_exposure("div", "truediv", "x / y elementwise, with broadcasting.",
+                            np.divide),
 )
 
 
@@ -139,7 +141,7 @@ neg: Primitive = _elementwise(
         sample("(2,3)", lambda x: -x, [_draw.normal(2, 3)]),
         sample("0-d", lambda x: -x, [_draw.normal()]),
     ],
-    expose=Exposure(function="neg", operators=("__neg__",), doc="−x."),
+    expose=Exposure(function="neg", operators=("__neg__",), doc="−x.", numpy=(np.negative,)),
 )
 
 
@@ -197,7 +199,8 @@ pow: Primitive = _elementwise(  # noqa: A001 - the API name
         sample("x**0.5", lambda x, exponent: x ** exponent, [_draw.positive(4)], exponent=0.5),
         sample("2**x", lambda x, base: base ** x, [_draw.normal(2, 3)], base=2.0),
     ],
-    expose=_binary_exposure("pow", "pow", "xʸ elementwise, with broadcasting.", method=True),
+    expose=_binary_exposure("pow", "pow", "xʸ elementwise, with broadcasting.", np.power,
+                            method=True),
     conventions=[
         Convention(
             "pow with exponent 0", "∂xʸ/∂x = 0 where y = 0 (also at x = 0: 0⁰ = 1)", 0.0,
@@ -222,7 +225,7 @@ abs: Primitive = _elementwise(  # noqa: A001 - the API name
     formula="∂|x|/∂x = sign(x) (0 at x = 0)",
     samples=unary_samples(lambda x: abs(x), _draw.nonzero),  # the builtin: x.__abs__
     expose=Exposure(method="abs", function="abs", operators=("__abs__",),
-                    doc="|x| elementwise; abs'(0) = 0."),
+                    doc="|x| elementwise; abs'(0) = 0.", numpy=(np.absolute,)),
     conventions=[Convention(
         "abs at 0", "abs'(0) = sign(0) = 0", 0.0,
         "the centre of the subgradient [−1, 1]; a minimum at 0 stays put (PyTorch agrees)",
@@ -251,7 +254,8 @@ log1p: Primitive = _elementwise(
     [lambda g, out, x: div(g, add(x, 1))],
     formula="∂ ln(1+x)/∂x = 1/(1+x)",
     samples=unary_samples(lambda x: log1p(x), _draw.positive),
-    expose=Exposure(internal="F.softplus and the losses, for ln(1+x) accurate near 0"),
+    expose=Exposure(internal="F.softplus and the losses, for ln(1+x) accurate near 0",
+                    numpy=(np.log1p,)),
 )
 
 sqrt: Primitive = _elementwise(
@@ -325,7 +329,8 @@ sigmoid: Primitive = _elementwise(
         *unary_samples(lambda x: x.sigmoid(), _draw.normal),
         sample("large|x|", lambda x: x.sigmoid(), [_LARGE]),
     ],
-    expose=_unary_exposure("sigmoid", "σ(x) = 1/(1+e⁻ˣ), stable for any finite x."),
+    expose=Exposure(method="sigmoid", function="sigmoid",
+                    doc="σ(x) = 1/(1+e⁻ˣ), stable for any finite x."),
 )
 
 
@@ -340,7 +345,7 @@ relu: Primitive = _elementwise(
     [lambda g, out, x: g * (raw(out) > 0)],  # out > 0 exactly where x > 0
     formula="relu'(x) = 1 if x > 0 else 0 (0 at x = 0)",
     samples=unary_samples(lambda x: x.relu(), _draw.nonzero),
-    expose=_unary_exposure("relu", "max(x, 0); relu'(0) = 0."),
+    expose=Exposure(method="relu", function="relu", doc="max(x, 0); relu'(0) = 0."),
     conventions=[Convention(
         "relu at 0", "relu'(0) = 0", 0.0,
         "the subgradient in [0, 1] closest to 'inactive'; PyTorch and JAX choose 0 too "
@@ -441,7 +446,7 @@ def _selection(name: str, forward: Any, wins: Any, formula: str, extra: Sequence
         ],
         expose=_binary_exposure(
             name, None, f"Elementwise {name}; at a tie each side receives half the gradient.",
-            method=True),
+            forward, method=True),
         conventions=[convention],
     )
 
@@ -492,7 +497,7 @@ where: Primitive = _elementwise(
         sample("tensor&python_float", lambda x, cond, c: _where_form(cond, x, c),
                [_draw.normal(2, 3)], cond=_draw.mask(2, 3), c=0.0),
     ],
-    expose=Exposure(form=_where_form, function="where", operands=(1, 2)),
+    expose=Exposure(form=_where_form, function="where", operands=(1, 2), numpy=(np.where,)),
 )
 
 
@@ -532,7 +537,8 @@ clip: Primitive = primitive(
         sample("hi_only", _clip_sample, [_draw.away_from_edges(0.3, 0.3, 2, 3)], lo=None, hi=0.3),
     ],
     expose=Exposure(form=_clip_form, method="clip", function="clip",
-                    doc="clip(x, lo, hi); the gradient passes where lo ≤ x ≤ hi."),
+                    doc="clip(x, lo, hi); the gradient passes where lo ≤ x ≤ hi.",
+                    numpy=(np.clip,)),
     conventions=[Convention(
         "clip edges", "∂clip(x, lo, hi)/∂x = 1 for lo ≤ x ≤ hi, edges included", 1.0,
         "a value sitting on a bound still moves with x from inside; PyTorch's clamp agrees",

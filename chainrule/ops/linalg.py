@@ -127,7 +127,8 @@ matmul: Primitive = primitive(
         ]
     ],
     expose=Exposure(function="matmul", operators=("__matmul__", "__rmatmul__"),
-                    operands=(0, 1), doc="Matrix product with NumPy's ``matmul`` rules."),
+                    operands=(0, 1), doc="Matrix product with NumPy's ``matmul`` rules.",
+                    numpy=(np.matmul,)),
 )
 
 

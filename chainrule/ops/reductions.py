@@ -54,7 +54,7 @@ sum: Primitive = primitive(  # noqa: A001 - the API name
     [lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, shape_of(x), axis, keepdims)],
     formula="∂(Σᵢ xᵢ)/∂xⱼ = 1",
     samples=reduction_samples(_reduce_sample("sum"), _draw.normal),
-    expose=Exposure(form=_sum_form, method="sum", function="sum"),
+    expose=Exposure(form=_sum_form, method="sum", function="sum", numpy=(np.sum,)),
 )
 
 
@@ -94,7 +94,8 @@ def _extremum(name: str, reduce: Any, doc: str, convention: Convention) -> Primi
         formula=f"∂{name}(x)/∂xⱼ = 1/k for the k elements equal to the {name}, else 0",
         check=_check_nonempty(name),
         samples=reduction_samples(_reduce_sample(name), _draw.distinct),
-        expose=Exposure(form=form, method=name, function=name, doc=doc),
+        expose=Exposure(form=form, method=name, function=name, doc=doc,
+                        numpy=(reduce, getattr(np, f"a{name}"))),
         conventions=[convention],
     )
     return prim

@@ -57,7 +57,8 @@ reshape: Primitive = primitive(
         sample("0-d->(1,1)", _reshape_sample, [_draw.normal()], shape=(1, 1)),
         sample("(1,)->()", _reshape_sample, [_draw.normal(1)], shape=()),
     ],
-    expose=Exposure(form=_reshape_form, method="reshape", function="reshape"),
+    expose=Exposure(form=_reshape_form, method="reshape", function="reshape",
+                    numpy=(np.reshape,)),
 )
 
 
@@ -105,7 +106,8 @@ transpose: Primitive = primitive(
         sample("(2,0,1)", _transpose_sample, [_draw.normal(2, 3, 4)], axes=(2, 0, 1)),
         sample("0-d", _transpose_sample, [_draw.normal()], axes=()),
     ],
-    expose=Exposure(form=_transpose_form, method="transpose", function="transpose"),
+    expose=Exposure(form=_transpose_form, method="transpose", function="transpose",
+                    numpy=(np.transpose,)),
 )
 
 # ---------------------------------------------------------------- indexing
@@ -262,7 +264,8 @@ concatenate: Primitive = primitive(
                [_draw.normal(2, 1), _draw.normal(2, 3), _draw.normal(2, 2)], axis=-1),
         sample("1-d", _concatenate_sample, [_draw.normal(3), _draw.normal(2)], axis=0),
     ],
-    expose=Exposure(form=_concatenate_form, function="concatenate", operands="sequence"),
+    expose=Exposure(form=_concatenate_form, function="concatenate", operands="sequence",
+                    numpy=(np.concatenate,)),
 )
 
 
@@ -297,5 +300,5 @@ clone: Primitive = primitive(
     samples=[sample("(2,3)", _clone_sample, [_draw.normal(2, 3)]),
              sample("0-d", _clone_sample, [_draw.normal()])],
     expose=Exposure(method="clone", doc="A copy with its own memory; differentiable (the "
-                    "gradient passes to the original)."),
+                    "gradient passes to the original).", numpy=(np.copy,)),
 )
