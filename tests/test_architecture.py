@@ -16,7 +16,7 @@ LAYERS = [
     ("autodiff", 1),
     ("ops", 2),
     ("_convert", 1), ("_tensor_methods", 3), ("tensor", 3), ("creation", 3), ("function_forms", 3),
-    ("transforms", 4), ("explain", 4), ("checking", 4), ("custom_function", 4),
+    ("pytree", 4), ("transforms", 4), ("explain", 4), ("checking", 4), ("custom_function", 4),
     ("calculus", 4), ("serialization", 4),
     ("nn", 5), ("data", 5),
     ("optim", 6), ("train", 6),
