@@ -44,7 +44,7 @@ from chainrule.function_forms import concatenate as cat
 from chainrule.serialization import load, save
 from chainrule.tensor import Tensor, argmax, argmin
 from chainrule.train import EarlyStopping, History, fit
-from chainrule.transforms import grad, hessian, jacobian, jvp, value_and_grad, vjp
+from chainrule.transforms import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
@@ -60,7 +60,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "GradcheckError", "Tensor", "grad", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
+    "GradcheckError", "Tensor", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jvp",
+    "value_and_grad", "vjp",
     "Function", "conventions", "explain", "gradcheck",
     "arange", "enable_grad", "from_numpy", "full", "get_default_dtype", "is_grad_enabled",
     "linspace", "manual_seed", "nn", "no_grad", "ones", "ones_like", "rand", "randn",
