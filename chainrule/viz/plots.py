@@ -36,8 +36,11 @@ def save_figure(fig: Any, path: str | Path | None) -> None:
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 5)) -> Any:
-    """A Figure and its axes, made without pyplot's global state (safe in any backend)."""
-    from matplotlib.figure import Figure
+    """A Figure and its axes, made without pyplot's global state (safe in any backend).
+
+    The Figure is Matplotlib's with a ``_repr_png_``, so Jupyter draws it as a picture.
+    """
+    from chainrule.viz._figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)

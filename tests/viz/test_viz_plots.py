@@ -114,3 +114,21 @@ def test_plot_gradcheck_shows_the_u_curve_of_truncation_and_round_off(tmp_path):
 def test_plot_gradcheck_rejects_bad_steps():
     with pytest.raises(ValueError, match="plot_gradcheck: hs must be"):
         viz.plot_gradcheck(lambda x: x.exp(), 0.0, hs=[1e-3, -1e-3])
+
+
+# ---------------------------------------------------------------- Jupyter
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: viz.plot_activations(x=np.linspace(-2, 2, 41)),
+    lambda: viz.plot_loss({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}),
+    lambda: viz.plot_gradcheck(lambda x: x.sin(), 1.0, hs=np.logspace(-8, -1, 8)),
+    lambda: viz.plot_descent(viz.linreg_cost, [[0.0, 0.0], [0.5, 1.0]], resolution=20),
+], ids=["activations", "loss", "gradcheck", "descent"])
+def test_every_figure_shows_itself_as_png_in_jupyter(draw):
+    # IPython displays an object with _repr_png_ as that picture; without it a fresh kernel
+    # prints "<Figure size … with 6 Axes>" (the kernel test runs this for real).
+    fig = draw()
+    png = fig._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    assert repr(fig).startswith("<Figure size ")
