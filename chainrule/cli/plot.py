@@ -11,7 +11,8 @@ r"""``chainrule plot``: draw the pictures of :mod:`chainrule.viz` into a folder.
 * ``graph`` — the computation graph of a small MLP's loss, each node with its local
   derivative rule (SVG or PNG when Graphviz's ``dot`` program is installed; without it,
   the DOT text, and a note on standard error saying so and how to install Graphviz);
-* ``gradcheck`` — finite-difference error against the analytic derivative over step sizes.
+* ``gradcheck`` — finite-difference error against the analytic derivative of sin at 1, over
+  step sizes.
 
 The module's contract with ``chainrule.cli.main``: :func:`register` adds the subparser and
 :func:`run` draws the files, prints their paths and returns the exit status. User errors
@@ -133,7 +134,7 @@ def _gradcheck(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule import viz
 
     path = out / f"gradcheck.{fmt}"
-    viz.plot_gradcheck(lambda x: x.sin(), 1.0, path=path)
+    viz.plot_gradcheck(lambda x: x.sin(), 1.0, name="sin x", path=path)
     return [path]
 
 
