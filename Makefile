@@ -23,10 +23,15 @@ demo: $(VENV)/.installed-demo
 	@echo
 	$(VENV)/bin/chainrule train --dataset digits
 	@echo
-	@for kind in activations descent flow graph gradcheck; do \
+	@for kind in activations descent flow gradcheck graph; do \
 		$(VENV)/bin/chainrule plot $$kind --out out/pictures || exit 1; \
 	done
-	@echo "The pictures are in out/pictures/ (PNG; open them in any image viewer)."
+	@if command -v dot >/dev/null 2>&1; then \
+		echo "The pictures are in out/pictures/ (PNG; open them in any image viewer)."; \
+	else \
+		echo "The pictures are in out/pictures/ (PNG; open them in any image viewer)," \
+			"all but the computation graph: drawing it needs Graphviz (see just above)."; \
+	fi
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check chainrule tests

@@ -121,3 +121,26 @@ def test_a_rerun_keeps_the_hand_written_part_of_the_page():
     assert page.endswith(markdown.HAND_WRITTEN + "\n\n## What bought what\nrows\n")
     assert "generated 1" not in page
     assert markdown.with_hand_written("generated 2\n", "no marker") == "generated 2\n"
+
+
+def test_chart_redraws_from_the_page_naming_workloads_on_a_readable_log_axis(tmp_path):
+    pytest.importorskip("matplotlib")
+    from bench import chart
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text("utf-8")
+    table, present, title = chart.table_from_markdown(page)
+    assert present[:2] == ["chainrule", "torch"] and len(set(present)) == len(present)
+    assert table[("torch", "W1 ms")]["median"] > 0 and "profile" in title
+    fig = chart.figure(table, present, title)
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0].startswith("W1\n") and "linear regression" in ticks[0]  # not a bare W1
+    fig.canvas.draw()
+    values = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert "1×" in values and ("2×" in values or "0.5×" in values)  # between the powers
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    (tmp_path / "page.md").write_text(page, encoding="utf-8")
+    assert chart.main([str(tmp_path / "page.md")]) == 0  # python -m bench.chart PAGE
+    assert (tmp_path / "page.png").read_bytes()[:4] == b"\x89PNG"

@@ -416,6 +416,47 @@ def test_progress_without_tqdm_prints_one_line_per_epoch(monkeypatch):
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3") and "loss" in lines[0]
 
 
+class FakeKernelStream(io.StringIO):
+    """Like ipykernel's OutStream, a notebook cell's output: not a tty, yet watched."""
+
+    __module__ = "ipykernel.iostream"
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_fit_shows_progress_in_a_notebook(monkeypatch):
+    pytest.importorskip("tqdm")
+    cell = FakeKernelStream()
+    monkeypatch.setattr(sys, "stdout", cell)
+    _quick_fit(progress=True)
+    assert "3/3" in cell.getvalue() and "val_loss=" in cell.getvalue()
+
+
+def test_fit_in_a_notebook_is_silent_with_progress_false(monkeypatch):
+    cell = FakeKernelStream()
+    monkeypatch.setattr(sys, "stdout", cell)
+    _quick_fit(progress=False)
+    assert cell.getvalue() == ""
+
+
+def test_progress_bar_is_tqdm_auto(monkeypatch):
+    # tqdm.auto: a widget in Jupyter, the text bar on a terminal (tests/test_notebook.py
+    # runs the widget in a real kernel).
+    auto = pytest.importorskip("tqdm.auto")
+    made = []
+
+    class Recorder(auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(auto, "tqdm", Recorder)
+    monkeypatch.setattr(sys, "stdout", FakeTerminal())
+    _quick_fit(progress=True)
+    assert len(made) == 1 and made[0]["total"] == 3
+
+
 # ---------------------------------------------------------------- argument errors
 def test_non_scalar_loss_is_rejected():
     model = TinyLinear(3, 1)

@@ -9,8 +9,10 @@ r"""``chainrule plot``: draw the pictures of :mod:`chainrule.viz` into a folder.
 * ``flow`` — per-layer gradient norms of a 10-layer sigmoid MLP and of the same net with
   ReLU, on a batch of the digits data set (the vanishing gradient, seen);
 * ``graph`` — the computation graph of a small MLP's loss, each node with its local
-  derivative rule (SVG or PNG when Graphviz's ``dot`` is installed, else the DOT source);
-* ``gradcheck`` — finite-difference error against the analytic derivative over step sizes.
+  derivative rule (SVG or PNG when Graphviz's ``dot`` program is installed; without it,
+  the DOT text, and a note on standard error saying so and how to install Graphviz);
+* ``gradcheck`` — finite-difference error against the analytic derivative of sin at 1, over
+  step sizes.
 
 The module's contract with ``chainrule.cli.main``: :func:`register` adds the subparser and
 :func:`run` draws the files, prints their paths and returns the exit status. User errors
@@ -20,6 +22,8 @@ raise ``ValueError``/``FileNotFoundError`` with a one-line message.
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -111,14 +115,26 @@ def _graph(out: Path, fmt: str, seed: int) -> list[Path]:
     loss, names = example_loss(seed=seed)
     # Keep the graph through backward so the drawing shows each parameter's gradient too.
     loss.backward(retain_graph=True)
-    return [viz.save_graph(viz.draw_graph(loss, names=names), out / f"graph.{fmt}")]
+    graph = viz.draw_graph(loss, names=names)
+    if shutil.which("dot") is not None:
+        return [viz.save_graph(graph, out / f"graph.{fmt}")]
+    from chainrule.viz._graphviz import INSTALL_GRAPHVIZ
+
+    source = viz.save_graph(graph, out / "graph.dot")
+    picture = out / f"graph.{fmt}"
+    # Said plainly, since a demo that promises pictures would otherwise leave a text file.
+    print(f"chainrule plot graph: not drawn: Graphviz's dot program is not installed, so "
+          f"{source} holds the graph as DOT text instead of a picture.\n"
+          f"  To draw it, install Graphviz (a system package: {INSTALL_GRAPHVIZ}) and run "
+          f"this again, or run: dot -T{fmt} {source} -o {picture}", file=sys.stderr)
+    return [source]
 
 
 def _gradcheck(out: Path, fmt: str, seed: int) -> list[Path]:
     from chainrule import viz
 
     path = out / f"gradcheck.{fmt}"
-    viz.plot_gradcheck(lambda x: x.sin(), 1.0, path=path)
+    viz.plot_gradcheck(lambda x: x.sin(), 1.0, name="sin x", path=path)
     return [path]
 
 

@@ -3,7 +3,9 @@ loss curves, descent paths on a cost's contours, finite-difference error curves 
 gradient flow through a network.
 
 Importing this package imports neither Matplotlib nor Graphviz; each is imported when a
-picture is drawn.
+picture is drawn. In Jupyter every figure and graph displays as a picture (figures as PNG,
+graphs as SVG); without Graphviz's ``dot`` program, rendering a graph raises one line
+saying how to install it.
 """
 
 from chainrule.viz.descent import descent_path, linreg_cost, plot_descent, rosenbrock

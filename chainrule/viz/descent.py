@@ -8,6 +8,8 @@ runs it (or momentum, or Adam) with chainrule's own optimisers and records each 
 
 from __future__ import annotations
 
+import math
+import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,12 @@ from chainrule.tensor import Tensor
 from chainrule.viz.plots import new_figure, save_figure
 
 Cost = Callable[[Any, Any], Any]
+
+# Characters per title line: what fits above the axes of a 7.5-inch figure at 12 pt.
+TITLE_WIDTH = 60
+# Height of one legend row at 9 pt, and the legend's frame and padding, in inches.
+LEGEND_ROW = 0.22
+LEGEND_FRAME = 0.2
 
 # The textbook's training data (SEED.md §4): y = 2x exactly, so the minimum is (0, 2).
 LINREG_X = (1.0, 2.0, 3.0, 4.0)
@@ -138,6 +146,29 @@ def _levels(z: np.ndarray, n: int) -> np.ndarray:
     return np.linspace(lo, hi, n)
 
 
+def _wrap(title: str) -> str:
+    """``title`` in as few lines of at most ``TITLE_WIDTH`` characters as it needs, of even
+    length. (A long title is centred on the axes, left of the colour bar, and would
+    otherwise run off the figure.)"""
+    lines = max(1, math.ceil(len(title) / TITLE_WIDTH))
+    width = math.ceil(len(title) / lines)
+    while len(textwrap.wrap(title, width)) > lines:
+        width += 1
+    return "\n".join(textwrap.wrap(title, width))
+
+
+def _legend_below(fig: Any, ax: Any, columns: int) -> None:
+    """The axes' legend in a strip at the foot of the figure, kept free for it: inside the
+    axes any corner covers contours or a path."""
+    rows = math.ceil(len(ax.get_legend_handles_labels()[1]) / columns)
+    strip = (rows * LEGEND_ROW + LEGEND_FRAME) / fig.get_figheight()
+    # The constrained layout fits the axes, labels and colour bar above the strip.
+    fig.get_layout_engine().set(rect=(0.0, strip, 1.0, 1.0 - strip))
+    legend = ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                       bbox_transform=fig.transFigure, ncols=columns, borderaxespad=0.3)
+    legend.set_in_layout(False)
+
+
 def plot_descent(f: Cost, path: Any, xlim: Any = None, ylim: Any = None,
                  labels: tuple[str, str] = ("θ₀", "θ₁"), title: str | None = None,
                  levels: int = 30, resolution: int = 200, minimum: Any = None,
@@ -189,7 +220,7 @@ def plot_descent(f: Cost, path: Any, xlim: Any = None, ylim: Any = None,
     ax.set_ylim(y0, y1)
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
-    ax.set_title(title or "gradient descent on the cost's contours (○ start, ★ end)")
-    ax.legend(fontsize=9, loc="best")
+    ax.set_title(_wrap(title or "gradient descent on the cost's contours (○ start, ★ end)"))
+    _legend_below(fig, ax, columns=2 if len(paths) > 1 else 1)
     save_figure(fig, save)
     return fig

@@ -130,18 +130,27 @@ class GradientFlowReport:
 
 
 def _plot_activations(ax: Any, stats: list[ActivationStats]) -> None:
+    # Only the measures this net has: "dead" is a ReLU's, "saturated" a sigmoid's or tanh's.
     index = np.arange(len(stats))
-    ax.bar(index - 0.2, [s.dead for s in stats], width=0.4, color="#7f7f7f",
-           label="dead units (ReLU)")
-    ax.bar(index + 0.2, [s.saturated for s in stats], width=0.4, color="#ff7f0e",
-           label="saturated outputs (sigmoid/tanh)")
+    bars = []
+    if any(s.kind == "relu" for s in stats):
+        bars.append(([s.dead for s in stats], "#7f7f7f", "dead units (ReLU)", "dead"))
+    saturating = sorted({s.kind for s in stats if s.kind != "relu"})
+    if saturating:
+        bars.append(([s.saturated for s in stats], "#ff7f0e",
+                     f"saturated outputs ({'/'.join(saturating)})", "saturated"))
+    width = 0.8 / len(bars)
+    for k, (values, color, label, _) in enumerate(bars):
+        ax.bar(index + (k - (len(bars) - 1) / 2) * width, values, width=width, color=color,
+               label=label)
     ax.plot(index, [s.mean_slope for s in stats], "D-", color="#2ca02c",
             label="mean local derivative f'(z)")
     ax.set_xticks(index, [s.name for s in stats], rotation=60, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("activation layer")
     ax.set_ylabel("fraction / f'")
-    ax.set_title("per activation layer on the batch: dead, saturated, mean f'", fontsize=10)
+    measures = ", ".join([short for *_, short in bars] + ["mean f'"])
+    ax.set_title(f"per activation layer on the batch: {measures}", fontsize=10)
     ax.legend(fontsize=9)
 
 

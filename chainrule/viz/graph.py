@@ -186,8 +186,10 @@ def draw_graph(tensor: Traced, expand: bool = True, depth: int | None = None,
         max_nodes: refuse to draw more operations than this (Graphviz would take ages).
 
     Returns:
-        A ``graphviz.Digraph``; ``.source`` is the DOT text, ``.render()`` needs ``dot``.
-        :func:`save_graph` writes it to a file.
+        A ``graphviz.Digraph``; ``.source`` is the DOT text. Rendering it (``.render()``,
+        ``.pipe()``, or showing it in Jupyter, where it displays as SVG) runs Graphviz's
+        ``dot`` program; without it, rendering raises one line saying how to install it.
+        :func:`save_graph` writes it to a file, and falls back to the DOT text.
 
     Raises:
         TypeError: ``tensor`` is not a Tensor.
@@ -200,7 +202,7 @@ def draw_graph(tensor: Traced, expand: bool = True, depth: int | None = None,
     >>> "sigmoid → (2,)" in dot.source, "σ'(z) = σ(z)(1−σ(z))" in dot.source
     (True, True)
     """
-    import graphviz
+    from chainrule.viz._graphviz import Digraph
 
     if not isinstance(tensor, Traced):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
@@ -214,7 +216,7 @@ def draw_graph(tensor: Traced, expand: bool = True, depth: int | None = None,
             f"pass expand=False (or a small depth) to collapse composites, or raise max_nodes"
         )
     leaf_names = {id(t): name for name, t in (names or {}).items()}
-    dot = graphviz.Digraph("chainrule", graph_attr={"rankdir": "TB", "fontname": "Helvetica"},
+    dot = Digraph("chainrule", graph_attr={"rankdir": "TB", "fontname": "Helvetica"},
                            node_attr={"fontname": "Helvetica", "fontsize": "11"})
     bodies: dict[tuple[int, ...], list[tuple[str, str, dict[str, str]]]] = {}
     root = tensor._node
@@ -278,8 +280,8 @@ def save_graph(digraph: Any, path: str | Path) -> Path:
     ``.png``, ``.pdf``) when Graphviz's ``dot`` program is installed.
 
     Without ``dot`` (or for a ``.dot``/``.gv`` path) the DOT source is written instead, to
-    ``path`` with the suffix ``.dot``, and a one-line hint on how to render it goes to
-    standard error.
+    ``path`` with the suffix ``.dot``, and one line on how to install Graphviz and render
+    it goes to standard error.
 
     Returns:
         The path of the file written.
@@ -292,10 +294,14 @@ def save_graph(digraph: Any, path: str | Path) -> Path:
     if not fmt:
         raise ValueError(f"save_graph: {str(path)!r} has no suffix to name a format (e.g. .svg)")
     if shutil.which("dot") is None:
+        from chainrule.viz._graphviz import INSTALL_GRAPHVIZ
+
         source = path.with_suffix(".dot")
         source.write_text(digraph.source, encoding="utf-8")
-        print(f"save_graph: Graphviz's dot is not installed; wrote the DOT source to {source} "
-              f"(render it with: dot -T{fmt} {source} -o {path})", file=sys.stderr)
+        print(f"save_graph: Graphviz's dot program is not installed, so wrote the DOT source "
+              f"to {source} instead of drawing {path.name} (install Graphviz: "
+              f"{INSTALL_GRAPHVIZ}; then draw it with: dot -T{fmt} {source} -o {path})",
+              file=sys.stderr)
         return source
     digraph.render(outfile=str(path), format=fmt, cleanup=True)
     return path

@@ -36,8 +36,11 @@ def save_figure(fig: Any, path: str | Path | None) -> None:
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 5)) -> Any:
-    """A Figure and its axes, made without pyplot's global state (safe in any backend)."""
-    from matplotlib.figure import Figure
+    """A Figure and its axes, made without pyplot's global state (safe in any backend).
+
+    The Figure is Matplotlib's with a ``_repr_png_``, so Jupyter draws it as a picture.
+    """
+    from chainrule.viz._figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -138,9 +141,23 @@ def _history_dict(history: Any) -> dict[str, list[float]]:
     return curves
 
 
+def _legend_text(key: str) -> str:
+    """``"val_accuracy (validation)"``, ``"loss (training)"``: the key, and which data."""
+    return f"{key} ({'validation' if key.startswith('val_') else 'training'})"
+
+
+def _measure(key: str) -> str:
+    return key[len("val_"):] if key.startswith("val_") else key
+
+
 def plot_loss(history: Any, path: str | Path | None = None, log: bool = False) -> Any:
     r"""Loss per epoch (``"loss"``, ``"val_loss"``, any other ``*loss`` key) and, in a second
     panel, every metric (``"accuracy"``, ``"r2"``, …) that :func:`chainrule.fit` recorded.
+
+    Keys follow Keras's convention, as :func:`chainrule.fit` records them: ``"val_"`` +
+    a name is measured on the validation data, a plain name on the training batches; each
+    legend entry says which (``val_accuracy (validation)``), and the second panel's axis and
+    title name the metrics.
 
     Args:
         history: a :class:`chainrule.train.History` or a ``dict`` of per-epoch lists.
@@ -158,19 +175,21 @@ def plot_loss(history: Any, path: str | Path | None = None, log: bool = False) -
     panels = [p for p in (losses, metrics) if p]
     fig, axes = new_figure(1, len(panels), size=(6 * len(panels), 4.5))
     for ax, panel in zip(axes.ravel(), panels):
+        lines = []
         for key, values in panel.items():
             epochs = np.arange(1, len(values) + 1)
-            ax.plot(epochs, values, marker="o" if len(values) <= 30 else None, markersize=3,
-                    label=key)
+            lines += ax.plot(epochs, values, marker="o" if len(values) <= 30 else None,
+                             markersize=3, label=key)
         is_loss = panel is losses
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
-        ax.set_ylabel("loss" if is_loss else "metric")
-        ax.set_title("loss per epoch" if is_loss else "metrics per epoch")
+        measured = "loss" if is_loss else ", ".join(dict.fromkeys(map(_measure, panel)))
+        ax.set_ylabel(measured)
+        ax.set_title(f"{measured} per epoch")
         if is_loss and log:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(lines, [_legend_text(key) for key in panel])
     save_figure(fig, path)
     return fig
 
@@ -189,8 +208,16 @@ def _differences(f: Callable[[Any], Any], x0: float, hs: np.ndarray) -> tuple[np
     return forward, central
 
 
+def _function_text(f: Callable[[Any], Any], name: str | None) -> str:
+    """How a title names ``f``: ``f(x) = <name>``, else the function's own name."""
+    if name:
+        return f"f(x) = {name}"
+    own = getattr(f, "__name__", "")
+    return f"f = {own}" if own.isidentifier() else "f"
+
+
 def plot_gradcheck(f: Callable[[Any], Any], x: float, hs: Any = None,
-                   path: str | Path | None = None) -> Any:
+                   path: str | Path | None = None, name: str | None = None) -> Any:
     r"""Error of finite differences against the autodiff derivative, over step sizes h.
 
     Forward :math:`\frac{f(x+h)-f(x)}{h}` has truncation error :math:`\frac h2 f''`, central
@@ -205,6 +232,8 @@ def plot_gradcheck(f: Callable[[Any], Any], x: float, hs: Any = None,
         x: the point.
         hs: step sizes (default 10⁻¹⁶ … 10⁰, 65 of them).
         path: where to save the figure, or ``None``.
+        name: f's formula for the title (``"sin x"`` gives "f(x) = sin x"); by default
+            the title names the function by its ``__name__`` (a lambda stays "f").
 
     Returns:
         The Matplotlib Figure.
@@ -227,14 +256,15 @@ def plot_gradcheck(f: Callable[[Any], Any], x: float, hs: Any = None,
     eps = np.finfo(np.float64).eps
     ax.loglog(hs, eps * max(abs(float(f(Tensor(np.float64(x0))))), 1.0) / hs, ":",
               color="gray", label="round-off ε·|f|/h")
-    for h_best, name in ((math.sqrt(eps), "√ε"), (eps ** (1 / 3), "ε^(1/3)")):
+    for h_best, h_name in ((math.sqrt(eps), "√ε"), (eps ** (1 / 3), "ε^(1/3)")):
         ax.axvline(h_best, color="gray", linestyle="--", linewidth=0.8)
-        ax.annotate(f"h = {name}", (h_best, 0.98), xycoords=("data", "axes fraction"),
+        ax.annotate(f"h = {h_name}", (h_best, 0.98), xycoords=("data", "axes fraction"),
                     rotation=90, va="top", ha="right", fontsize=8, color="gray")
     ax.set_ylim(floor / 2, None)  # the floor itself marks errors that were exactly 0
     ax.set_xlabel("step size h")
     ax.set_ylabel("|finite difference − autodiff derivative|")
-    ax.set_title(f"Finite differences vs autodiff at x = {x0:g} (f'(x) = {exact:.6g})")
+    ax.set_title(f"Finite differences vs autodiff for {_function_text(f, name)}\n"
+                 f"at x = {x0:g}, where f'(x) = {exact:.6g}")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9, loc="lower left")
     save_figure(fig, path)

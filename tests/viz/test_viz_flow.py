@@ -131,3 +131,27 @@ def test_report_prints_a_table_and_plots_bars(digits_batch, tmp_path):
 def test_x_without_y_is_an_error():
     with pytest.raises(ValueError, match="gradient_flow: pass the targets y"):
         viz.gradient_flow(nn.Linear(2, 1), cr.ones(3, 2))
+
+
+@pytest.mark.parametrize("activation, shown, absent", [
+    ("sigmoid", "saturated outputs (sigmoid)", "dead units"),
+    ("relu", "dead units (ReLU)", "saturated"),
+])
+def test_activation_panel_shows_only_the_measures_of_the_net(activation, shown, absent):
+    cr.manual_seed(0)
+    model = nn.MLP([4, 6, 6, 2], activation=activation)
+    x, y = cr.randn(16, 4), cr.tensor(np.arange(16) % 2)
+    panel = viz.gradient_flow(model, x, y).plot().axes[1]
+    legend = [t.get_text() for t in panel.get_legend().get_texts()]
+    assert shown in legend and not any(absent in text for text in legend), legend
+    assert absent not in panel.get_title()
+    assert len(panel.patches) == 2  # one bar per activation layer, not two
+
+
+def test_activation_panel_of_a_mixed_net_shows_both():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 6), nn.Tanh(),
+                          nn.Linear(6, 2))
+    panel = viz.gradient_flow(model, cr.randn(8, 4), cr.tensor(np.arange(8) % 2)).plot().axes[1]
+    legend = [t.get_text() for t in panel.get_legend().get_texts()]
+    assert "dead units (ReLU)" in legend and "saturated outputs (tanh)" in legend

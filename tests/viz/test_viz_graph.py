@@ -144,3 +144,41 @@ def test_a_tensor_used_twice_gets_two_edges():
     x = cr.tensor(3.0, requires_grad=True)
     dot = viz.draw_graph(x * x)
     assert dot.source.count(f"l{id(x)} -> ") == 2  # d(x·x)/dx = x + x: two paths
+
+
+# ---------------------------------------------------------------- without Graphviz's dot
+
+
+def test_rendering_without_dot_raises_one_line_saying_how_to_install_it(tmp_path, monkeypatch):
+    dot = viz.draw_graph(_mlp_loss()[0])
+    monkeypatch.setenv("PATH", str(tmp_path))  # graphviz looks dot up on PATH when it runs
+    for render in (lambda: dot.pipe(format="svg"), lambda: dot.render(tmp_path / "g"),
+                   lambda: dot._repr_mimebundle_()):  # the last is Jupyter's display
+        with pytest.raises(graphviz.ExecutableNotFound) as info:
+            render()
+        message = str(info.value)
+        assert "\n" not in message
+        assert message.startswith("draw_graph: cannot render the graph: Graphviz's dot program")
+        for way in ("apt-get install graphviz", "brew install graphviz", "conda install"):
+            assert way in message
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+        # IPython shows _render_traceback_ instead of a traceback: that one line.
+        assert info.value._render_traceback_() == [f"GraphvizNotInstalledError: {message}"]
+
+
+def test_save_graph_hint_says_how_to_install_graphviz(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    viz.save_graph(viz.draw_graph(_mlp_loss()[0]), tmp_path / "mlp.svg")
+    hint = capsys.readouterr().err
+    assert "apt-get install graphviz" in hint and "dot -Tsvg" in hint
+    assert hint.count("\n") == 1
+
+
+def test_errors_doc_quotes_the_message(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text("utf-8")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError) as info:
+        viz.draw_graph(cr.tensor(1.0, requires_grad=True).exp()).pipe()
+    assert f"GraphvizNotInstalledError: {info.value}" in " ".join(doc.split())

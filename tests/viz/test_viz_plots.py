@@ -114,3 +114,66 @@ def test_plot_gradcheck_shows_the_u_curve_of_truncation_and_round_off(tmp_path):
 def test_plot_gradcheck_rejects_bad_steps():
     with pytest.raises(ValueError, match="plot_gradcheck: hs must be"):
         viz.plot_gradcheck(lambda x: x.exp(), 0.0, hs=[1e-3, -1e-3])
+
+
+# ---------------------------------------------------------------- Jupyter
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: viz.plot_activations(x=np.linspace(-2, 2, 41)),
+    lambda: viz.plot_loss({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}),
+    lambda: viz.plot_gradcheck(lambda x: x.sin(), 1.0, hs=np.logspace(-8, -1, 8)),
+    lambda: viz.plot_descent(viz.linreg_cost, [[0.0, 0.0], [0.5, 1.0]], resolution=20),
+], ids=["activations", "loss", "gradcheck", "descent"])
+def test_every_figure_shows_itself_as_png_in_jupyter(draw):
+    # IPython displays an object with _repr_png_ as that picture; without it a fresh kernel
+    # prints "<Figure size … with 6 Axes>" (the kernel test runs this for real).
+    fig = draw()
+    png = fig._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    assert repr(fig).startswith("<Figure size ")
+
+
+# ---------------------------------------------------------------- what the pictures say
+
+
+def test_plot_gradcheck_title_names_f():
+    fig = viz.plot_gradcheck(lambda x: x.sin(), 1.0, hs=np.logspace(-8, -1, 8), name="sin x")
+    assert "f(x) = sin x" in fig.axes[0].get_title()
+
+    def cube(x):
+        return x * x * x
+
+    assert "f = cube" in viz.plot_gradcheck(cube, 1.0, hs=[1e-3]).axes[0].get_title()
+
+
+def test_plot_loss_says_which_data_each_curve_is_and_names_the_metric():
+    history = {"loss": [1.0, 0.5], "val_loss": [1.2, 0.6],
+               "accuracy": [0.5, 0.7], "val_accuracy": [0.4, 0.6], "time": [0.1, 0.1]}
+    loss_ax, metric_ax = viz.plot_loss(history).axes
+    legend = [t.get_text() for t in metric_ax.get_legend().get_texts()]
+    assert legend == ["accuracy (training)", "val_accuracy (validation)"]
+    assert metric_ax.get_ylabel() == "accuracy" and "accuracy" in metric_ax.get_title()
+    legend = [t.get_text() for t in loss_ax.get_legend().get_texts()]
+    assert legend == ["loss (training)", "val_loss (validation)"]
+
+
+def _drawn(fig):
+    fig.draw_without_rendering()  # runs the constrained layout
+    return fig.bbox
+
+
+def test_plot_descent_keeps_a_long_title_inside_and_its_legend_off_the_contours():
+    title = "J(θ₀, θ₁) of the textbook's linear regression: gradient descent, momentum, Adam"
+    paths = {name: viz.descent_path(viz.linreg_cost, (0.0, 0.0), optimizer=name, lr=0.1,
+                                    steps=10) for name in ("gd", "adam")}
+    fig = viz.plot_descent(viz.linreg_cost, paths, minimum=(0, 2), title=title, resolution=30)
+    page = _drawn(fig)
+    ax = fig.axes[0]
+    box = ax.title.get_window_extent()
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and box.y1 <= page.y1  # the "J" shows
+    legend = ax.get_legend().get_window_extent()
+    assert not legend.overlaps(ax.get_window_extent())  # below the axes, over no data
+    assert page.y0 <= legend.y0 and page.x0 <= legend.x0 and legend.x1 <= page.x1
+    labels = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+    assert not any(legend.overlaps(t) for t in labels + [ax.xaxis.label.get_window_extent()])
