@@ -67,10 +67,27 @@ def operand(op: str, value: Any) -> Any:
     if type(value) in PLAIN_OPERANDS or isinstance(value, (Traced, np.ndarray, np.generic)):
         return value
     if isinstance(value, (list, tuple)):
+        if _holds_traced(value):
+            raise TypeError(
+                f"{op}: a {type(value).__name__} of Tensors as an operand would drop their "
+                "graph; join them with cr.stack([...]) or cr.concatenate([...]) first"
+            )
         return to_array(value, op=op)
     raise TypeError(
         f"{op}: expected a Tensor, NumPy array or number, got {type(value).__name__}"
     )
+
+
+def _holds_traced(items: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether a (nested) list or tuple holds a Traced value anywhere."""
+    stack: list[Any] = [items]
+    while stack:
+        for item in stack.pop():
+            if isinstance(item, Traced):
+                return True
+            if isinstance(item, (list, tuple)):
+                stack.append(item)
+    return False
 
 
 def index_parts(value: Any) -> Any:

@@ -116,3 +116,13 @@ def test_transpose_takes_negative_axes_like_numpy():
     np.testing.assert_array_equal(x.grad.data, np.ones_like(a))
     with pytest.raises(ValueError, match=r"transpose: axes \(3, 0, 1\) are out of range"):
         x.transpose(3, 0, 1)
+
+
+def test_a_list_of_tensors_as_an_operand_refuses_instead_of_dropping_the_graph():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"^mul: a list of Tensors as an operand would drop "
+                                        r"their graph; join them with cr\.stack"):
+        w * [w, w]
+    with pytest.raises(TypeError, match=r"^add: a list of Tensors"):
+        cr.add([[w[0], 1.0]], w)
+    assert (w * [2.0, 3.0]).tolist() == [2.0, 6.0]
