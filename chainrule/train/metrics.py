@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._quiet import quiet
 from chainrule.autodiff import Traced
 from chainrule.tensor import Tensor
 
@@ -65,7 +66,11 @@ def r2(pred: Any, target: Any) -> float:
         raise ValueError(f"r2: predictions of shape {p.shape} and targets of shape {y.shape} "
                          "have different sizes")
     y = y.reshape(len(y), -1) if y.ndim else y.reshape(1, 1)
-    p = p.reshape(y.shape)
+    return _r2_average(p.reshape(y.shape), y)
+
+
+@quiet  # predictions that overflowed (a diverged model) score -inf or nan, silently
+def _r2_average(p: np.ndarray, y: np.ndarray) -> float:
     ss_res = ((y - p) ** 2).sum(axis=0)
     ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
     safe = np.where(ss_tot > 0, ss_tot, 1.0)
