@@ -17,7 +17,8 @@ from chainrule.autodiff import Traced
 from chainrule.tensor import Tensor
 
 Metric = Callable[[Tensor, Tensor], float]
-# Keys fit writes into every epoch's logs; a metric may not take one of them.
+# Keys fit writes into every epoch's logs; a metric may not take one of them, nor may its
+# validation key "val_" + name.
 _RESERVED = ("loss", "val_loss", "time")
 
 
@@ -98,7 +99,8 @@ def _resolve_metrics(metrics: Any) -> dict[str, Metric]:
             fn = metric
         else:
             raise TypeError(f"fit: a metric must be a str or a callable, got {metric!r}")
-        if name in resolved or name in _RESERVED:
+        taken = (*resolved, *(f"val_{n}" for n in resolved), *_RESERVED)
+        if name in taken or f"val_{name}" in taken:
             raise ValueError(f"fit: metric name {name!r} is used twice or is reserved")
         resolved[name] = fn
     return resolved
