@@ -50,6 +50,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """A share in [0, 1) (a validation split)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1) like 0.2, got {text!r}")
+    return value
+
+
 def _whole_number(text: str, lowest: int) -> int:
     try:
         value = int(text)
