@@ -8,7 +8,9 @@ argparse turns into a call to :meth:`CliParser.error`.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeAlias
 
 PROG = "chainrule"
@@ -37,6 +39,24 @@ class CliParser(argparse.ArgumentParser):
 #: What ``CliParser.add_subparsers`` returns, and each subcommand's ``register`` takes
 #: (a string: ``_SubParsersAction`` cannot be subscripted at run time).
 Subparsers: TypeAlias = "argparse._SubParsersAction[CliParser]"
+
+
+def one_of(what: str, choices: Sequence[str]) -> Callable[[str], str]:
+    """An argument type accepting one of ``choices``; anything else is refused in the
+    user's words, with the closest choice suggested (argparse's own message says
+    "invalid choice" and names the argument by its internal name)."""
+
+    def parse(text: str) -> str:
+        if text in choices:
+            return text
+        close = difflib.get_close_matches(text, choices, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {text!r}{hint} (choose from {', '.join(choices)})"
+        )
+
+    parse.__name__ = what
+    return parse
 
 
 def positive_float(text: str) -> float:

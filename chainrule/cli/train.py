@@ -54,7 +54,6 @@ from chainrule.optim import registry
 from chainrule.serialization import load, save
 from chainrule.tensor import Tensor
 from chainrule.train import History, accuracy, fit, r2
-from chainrule.train.loop import _Diverged
 from chainrule.train.progress import _is_terminal
 
 # The optimisers --optimizer offers, in its order, each with the lr used when --optimizer
@@ -413,10 +412,8 @@ def run(args: argparse.Namespace) -> int:
                              progress=not args.no_progress, load_path=args.load, log=print,
                              val_split=getattr(args, "val_split", VAL_SPLIT),
                              every=getattr(args, "every", None))
-    except _Diverged as exc:
-        than = f" than {exc.lr:g}" if exc.lr is not None else ""
-        report(f"training diverged: the loss became {exc.loss} at step {exc.step} of epoch "
-               f"{exc.epoch}/{exc.epochs}; try a smaller --lr{than}")
+    except FloatingPointError as exc:  # fit's: the loss stopped being a number
+        report(str(exc).removeprefix("fit: "))
         return 1
     print(f"test {_label(result.metric)} on {result.n_test} samples: {_number(result.score)}")
     if args.save is not None:

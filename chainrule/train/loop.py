@@ -84,17 +84,16 @@ def _call(obj: Any, method: str, *args: Any) -> Any:
     return hook(*args) if callable(hook) else None
 
 
-class _Diverged(FloatingPointError):
-    """The training loss stopped being a number; ``epoch`` and ``step`` count from 1."""
-
-    def __init__(self, loss: float, epoch: int, epochs: int, step: int, lr: Any) -> None:
-        self.loss, self.epoch, self.epochs, self.step, self.lr = loss, epoch, epochs, step, lr
-        than = f" than {lr:g}" if lr is not None else ""
-        super().__init__(
-            f"fit: the loss is {loss} at step {step} of epoch {epoch}/{epochs} (training "
-            f"diverged; the parameters are kept from before that step): try a smaller "
-            f"learning rate{than}, or look for nan/inf in the data"
-        )
+def _diverged(loss: float, epoch: int, epochs: int, step: int, lr: float | None
+              ) -> FloatingPointError:
+    """The error for a training loss that stopped being a number (a plain
+    ``FloatingPointError``, as API.md names it); ``epoch`` and ``step`` count from 1."""
+    than = f" than {lr:g}" if lr is not None else ""
+    return FloatingPointError(
+        f"fit: the loss is {loss} at step {step} of epoch {epoch}/{epochs} (training "
+        f"diverged; the parameters are kept from before that step): try a smaller "
+        f"learning rate{than}, or look for nan/inf in the data"
+    )
 
 
 def _learning_rate(optimizer: Any) -> float | None:
@@ -117,7 +116,7 @@ def _train_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, loader
         loss = loss_fn(pred, target)
         value = _loss_value(loss)
         if not math.isfinite(value):  # stop before the step spreads nan into every weight
-            raise _Diverged(value, epoch + 1, epochs, step, _learning_rate(optimizer))
+            raise _diverged(value, epoch + 1, epochs, step, _learning_rate(optimizer))
         loss.backward()  # dJ/dθ for every parameter, by the chain rule
         optimizer.step()
         record.add(value, pred, target)

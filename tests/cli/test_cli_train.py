@@ -239,8 +239,10 @@ def test_a_diverging_run_stops_with_one_line_and_status_1(capsys, lr):
     assert main(["train", "--dataset", "diabetes", "--lr", lr, "--no-progress"]) == 1
     out, err = capsys.readouterr()
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert re.fullmatch(r"chainrule: error: training diverged: the loss became (inf|nan) at "
-                        rf"step 1 of epoch \d+/500; try a smaller --lr than {lr}\n", err), err
+    assert re.fullmatch(r"chainrule: error: the loss is (inf|nan) at step 1 of epoch \d+/500 "
+                        r"\(training diverged; the parameters are kept from before that step\): "
+                        rf"try a smaller learning rate than {lr}, or look for nan/inf in the "
+                        r"data\n", err), err
     assert "test R²" not in out  # no score of a model that diverged
 
 
