@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._optional import optional_import
 from chainrule.calculus import derivative
 from chainrule.checking import central_difference, forward_difference
 from chainrule.tensor import Tensor
@@ -37,8 +38,7 @@ def save_figure(fig: Any, path: str | Path | None) -> None:
 
 def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 5)) -> Any:
     """A Figure and its axes, made without pyplot's global state (safe in any backend)."""
-    from matplotlib.figure import Figure
-
+    Figure = optional_import("matplotlib.figure", "Matplotlib", "viz", "drawing a figure").Figure
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
@@ -150,7 +150,8 @@ def plot_loss(history: Any, path: str | Path | None = None, log: bool = False) -
     Returns:
         The Matplotlib Figure.
     """
-    from matplotlib.ticker import MaxNLocator
+    MaxNLocator = optional_import(
+        "matplotlib.ticker", "Matplotlib", "viz", "plot_loss").MaxNLocator
 
     curves = _history_dict(history)
     losses = {k: v for k, v in curves.items() if "loss" in k}
