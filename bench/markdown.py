@@ -148,10 +148,10 @@ def render(run: dict[str, Any], table: dict, fails: dict, goals: list[dict[str, 
     if png:
         out += [f"![speed relative to PyTorch]({png})", ""]
     out += ["## chainrule's targets", "",
-            "Verdicts are on the ratio of medians (BENCHMARKS.md's method). Beside it, the "
-            "ratio of each side's best repetition (fastest time, highest rate): other load "
-            "on a shared 2-core machine only ever slows a repetition down, so the best ones "
-            "are the least disturbed.", "",
+            "Verdicts are on the ratio of medians (why each target: \"Why these targets\" "
+            "at the end of this page). Beside it, the ratio of each side's best repetition "
+            "(fastest time, highest rate): other load on a shared 2-core machine only ever "
+            "slows a repetition down, so the best ones are the least disturbed.", "",
             report.targets_md(goals), _long_run(records),
             "## Cross-check", ""]
     if mismatches:
@@ -165,7 +165,7 @@ def render(run: dict[str, Any], table: dict, fails: dict, goals: list[dict[str, 
     out += [
         "", "## Method", "", METHOD,
         f"Sizes of this run (`{run['profile']}`): {_sizes(run['profile'])}. "
-        f"`make bench` runs the `full` profile (BENCHMARKS.md's sizes, 5 repetitions); "
+        f"`make bench` runs the `full` profile (the workloads' full sizes, 5 repetitions); "
         "`make bench-quick` the `quick` one (3 repetitions, smaller W2/W4/W5/W6).",
         "",
         "Each repetition runs every framework once, in an order rotated by one per "

@@ -83,9 +83,10 @@ def _best(table: dict, fw: str, label: str, op: str) -> float | None:
 
 
 def targets(table: dict, records: list[Record]) -> list[dict[str, Any]]:
-    r"""BENCHMARKS.md's targets for chainrule, each with its measured ratio (of medians,
-    the verdict's) and the ratio of the best repetitions (the figure least disturbed by
-    other load on a shared machine, shown beside it)."""
+    r"""chainrule's benchmark targets (why each: docs/benchmarks.md, "Why these targets"),
+    each with its measured ratio (of medians, the verdict's) and the ratio of the best
+    repetitions (the figure least disturbed by other load on a shared machine, shown
+    beside it)."""
     rows = [  # (target, (framework, metric) ÷ (framework, metric), better, goal)
         ("W1 time ≤ 0.5× PyTorch's", ("chainrule", "W1 ms"), ("torch", "W1 ms"), "<=", 0.5),
         ("W2 samples/s ≥ 1.0× PyTorch's", ("chainrule", "W2 samples/s"),
@@ -171,7 +172,7 @@ def targets_text(rows: list[dict[str, Any]]) -> str:
 
 def targets_md(rows: list[dict[str, Any]]) -> str:
     verdict = {True: "met", False: "**missed**", None: "not measured"}
-    return md_table([["target (BENCHMARKS.md)", "chainrule measured (medians)",
+    return md_table([["target", "chainrule measured (medians)",
                       "best repetitions", "verdict (medians)"]] +
                     [[r["target"], r["measured"] or "–", r.get("best") or "–",
                       verdict[r["met"]]] for r in rows])

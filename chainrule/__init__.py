@@ -46,7 +46,18 @@ from chainrule.tensor import Tensor, argmax, argmin
 from chainrule.train import EarlyStopping, History, fit
 from chainrule.transforms import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 
-__version__ = "0.1.0"
+
+def _installed_version() -> str:
+    # One source: pyproject.toml's version, as installed; `chainrule --version` reads the same.
+    from importlib import metadata
+
+    try:
+        return metadata.version("chainrule")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
 
 
 def __getattr__(name: str) -> object:

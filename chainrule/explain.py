@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import no_grad
+from chainrule._quiet import quiet
 from chainrule.autodiff import Node, Traced, topological_order
 from chainrule.autodiff import backward as _backward
 from chainrule.errors import graph_freed, shape_str
@@ -33,6 +34,7 @@ _SMALL = 6  # tensors up to this many elements are printed in full, larger ones 
 _SHOWN_FACTORS = 12  # longer paths show their first and last few factors
 
 
+@quiet  # the norm of huge values is inf, the mean of ±inf nan: shown as such, silently
 def _describe(value: np.ndarray) -> str:
     """A number, a short array, or a summary (shape, norm, mean) for a large tensor."""
     value = np.asarray(value)

@@ -146,6 +146,9 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     Raises:
         TypeError: a value or key of a type that cannot be stored without pickle (the
             message names where it is), or a bad ``path``.
+        OSError: ``path`` cannot be written (its folder is missing, is a file, or is not
+            writable; ``path`` is a folder; the disk is full); the message names ``path``,
+            never the temporary file.
 
     >>> import chainrule as cr, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "weights.npz")
@@ -161,8 +164,11 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     entries = {_HEADER: header, **encoder.arrays}
     directory = os.path.dirname(os.path.abspath(path))
     mode = _new_file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                   dir=directory)
+    except OSError as exc:
+        raise _cannot_write(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as file:
             _write_archive(file, entries)
@@ -170,11 +176,44 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
             os.fsync(file.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _cannot_write(exc, path) from None
         raise
     _fsync_directory(directory)
+
+
+def _cannot_write(exc: OSError, path: str) -> OSError:
+    """``exc`` restated about the user's ``path``: the operating system's message names the
+    hidden temporary file that ``save`` writes first, which the user never asked for."""
+    folder = os.path.dirname(path) or "."
+    if isinstance(exc, IsADirectoryError) and os.path.isdir(path):
+        why = "it is a folder; give a file name like model.npz"
+    elif isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        # the nearest part of the path that exists says what is wrong with it
+        existing = next((p for p in _parents(folder) if os.path.exists(p)), None)
+        if existing is not None and not os.path.isdir(existing):
+            why = f"{existing!r} is a file, not a folder"
+        else:
+            why = f"the folder {folder!r} does not exist"
+    elif isinstance(exc, PermissionError):
+        why = f"permission denied in the folder {folder!r}"
+    else:
+        why = exc.strerror or str(exc)
+    kind = type(exc) if type(exc).__module__ == "builtins" else OSError
+    # one argument: with errno set, str() would print the strerror instead of this message
+    return kind(f"save: cannot write {path!r}: {why}")
+
+
+def _parents(folder: str) -> list[str]:
+    """``folder`` and the folders above it, as written (``a/b`` → ``a/b``, ``a``)."""
+    found = []
+    while folder and folder not in found:
+        found.append(folder)
+        folder = os.path.dirname(folder)
+    return found
 
 
 # ---------------------------------------------------------------- decoding (load)

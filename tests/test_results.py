@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chainrule.cli import linreg
-from chainrule.cli.train import RECIPES, train_model
+from chainrule.cli.train import RECIPES, VAL_SPLIT, _hold_out, train_model
 from chainrule.data import load_dataset
 
 SEEDS = range(5)
@@ -54,9 +54,12 @@ def test_iris_default_reaches_93_percent():
     assert mean_score("iris") >= 0.93
 
 
-def least_squares_test_r2(seed: int) -> float:
-    """Test R² of the exact least-squares fit on the same standardised features + intercept."""
+def least_squares_test_r2(seed: int, rows: np.ndarray | None = None) -> float:
+    """Test R² of the exact least-squares fit on the same standardised features + intercept
+    (on the training ``rows`` only, when given)."""
     (X, y), (X_test, y_test) = load_dataset("diabetes", seed=seed)
+    if rows is not None:
+        X, y = X[rows], y[rows]
     design = np.c_[X.numpy().astype(np.float64), np.ones(len(X))]
     theta, *_ = np.linalg.lstsq(design, y.numpy().astype(np.float64).reshape(-1), rcond=None)
     pred = np.c_[X_test.numpy().astype(np.float64), np.ones(len(X_test))] @ theta
@@ -66,6 +69,17 @@ def least_squares_test_r2(seed: int) -> float:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_diabetes_linear_regression_reaches_the_least_squares_r2(seed):
-    result = train_model("diabetes", hidden=(), seed=seed)
-    assert result.sizes == [10, 1]
+    # trained on the whole training split, as the least-squares fit is (no validation
+    # samples held out)
+    result = train_model("diabetes", hidden=(), seed=seed, val_split=0.0)
+    assert result.sizes == [10, 1] and result.n_train == 353
     assert abs(result.score - least_squares_test_r2(seed)) <= 0.01
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_diabetes_with_validation_held_out_reaches_the_least_squares_r2_of_what_it_trains_on(
+        seed):
+    kept, _ = _hold_out(None, 353, VAL_SPLIT, seed)
+    result = train_model("diabetes", hidden=(), seed=seed)
+    assert result.n_train == len(kept) == 282
+    assert abs(result.score - least_squares_test_r2(seed, kept)) <= 0.01

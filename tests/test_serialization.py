@@ -147,6 +147,43 @@ def test_failure_at_rename_leaves_no_temp_and_no_new_file(tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_save_into_a_missing_folder_names_the_users_path_not_a_temporary_file(tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        cr.save({"v": 1}, "missing_dir/x.npz")
+    assert str(info.value) == (
+        "save: cannot write 'missing_dir/x.npz': the folder 'missing_dir' does not exist")
+    assert ".tmp" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_below_a_file_or_onto_a_folder_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("a file")
+    for path in ("afile/x.npz", "afile/deeper/x.npz"):
+        with pytest.raises(NotADirectoryError, match=rf"save: cannot write '{path}': "
+                           "'afile' is a file, not a folder"):
+            cr.save({"v": 1}, path)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError, match="save: cannot write 'folder': it is a folder; "
+                       "give a file name like model.npz"):
+        cr.save({"v": 1}, "folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder"]
+
+
+def test_save_where_writing_is_not_allowed_names_the_folder(tmp_path, monkeypatch):
+    def refuse(**kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".m.npz.x1.tmp"))
+
+    monkeypatch.setattr(serialization.tempfile, "mkstemp", refuse)
+    path = str(tmp_path / "m.npz")
+    with pytest.raises(PermissionError) as info:
+        cr.save({"v": 1}, path)
+    assert str(info.value) == (
+        f"save: cannot write {path!r}: permission denied in the folder {str(tmp_path)!r}")
+
+
 def test_unsupported_values_raise_type_error_naming_where(tmp_path):
     with pytest.raises(TypeError, match=r"save: cannot store a value of type set at obj\['a'\]"):
         cr.save({"a": {1, 2}}, tmp_path / "x")

@@ -5,6 +5,7 @@ training that works (hand-made model and optimizer, then chainrule's nn and opti
 from __future__ import annotations
 
 import io
+import re
 import sys
 
 import numpy as np
@@ -106,7 +107,10 @@ def test_history_has_one_entry_per_epoch_for_every_key():
     history = cr.fit(model, cross_entropy, TinySGD(model.parameters(), 0.1), train, 4,
                      val_loader=val, metrics=["accuracy", top_class_share], progress=False)
     assert isinstance(history, cr.History)
-    assert set(history.history) == {"loss", "val_loss", "accuracy", "top_class_share", "time"}
+    assert set(history.history) == {"loss", "accuracy", "top_class_share", "val_loss",
+                                    "val_accuracy", "val_top_class_share", "time"}
+    assert list(history.history) == ["loss", "accuracy", "top_class_share", "val_loss",
+                                     "val_accuracy", "val_top_class_share", "time"]  # Keras's
     assert all(len(values) == 4 for values in history.history.values())
     assert history.epoch == [0, 1, 2, 3]
     assert all(isinstance(v, float) for values in history.history.values() for v in values)
@@ -192,7 +196,43 @@ def test_metrics_use_the_validation_data_when_given():
                      val_loader=val, metrics=["accuracy"], progress=False)
     X_test, y_test = val.dataset.tensors
     expected = np.mean((X_test.numpy() @ model.w.numpy()).argmax(1) == y_test.numpy())
-    assert history.history["accuracy"][0] == pytest.approx(expected)
+    assert history.history["val_accuracy"][0] == pytest.approx(expected)
+
+
+def test_with_a_validation_loader_metrics_are_named_as_keras_names_them():
+    # "accuracy" is the training batches' figure, "val_accuracy" the validation data's.
+    train, val = _iris_loaders()
+    model = TinyLinear(4, 3)
+    history = cr.fit(model, cross_entropy, TinySGD(model.parameters(), 0.0), train, 1,
+                     val_loader=val, metrics=["accuracy"], progress=False)
+    (X, y), (X_val, y_val) = train.dataset.tensors, val.dataset.tensors
+    on_train = np.mean((X.numpy() @ model.w.numpy()).argmax(1) == y.numpy())
+    on_val = np.mean((X_val.numpy() @ model.w.numpy()).argmax(1) == y_val.numpy())
+    assert on_train != pytest.approx(on_val)  # the two figures can be told apart
+    assert history.history["accuracy"][0] == pytest.approx(on_train)
+    assert history.history["val_accuracy"][0] == pytest.approx(on_val)
+
+
+def test_early_stopping_can_monitor_the_validation_accuracy():
+    train, val = _iris_loaders()
+    model = TinyLinear(4, 3)
+    stopper = cr.EarlyStopping(monitor="val_accuracy", mode="max", patience=2)
+    history = cr.fit(model, cross_entropy, TinySGD(model.parameters(), 0.0), train, 10,
+                     val_loader=val, metrics=["accuracy"], callbacks=[stopper], progress=False)
+    assert stopper.stopped_epoch == 2 and len(history) == 3  # lr 0: never improves after 0
+    assert stopper.best == history.history["val_accuracy"][0]
+
+
+def test_early_stopping_says_what_fit_needs_for_its_monitor():
+    train, val = _iris_loaders()
+    model = TinyLinear(4, 3)
+    args = (model, cross_entropy, TinySGD(model.parameters(), 0.0), train, 1)
+    with pytest.raises(ValueError, match=r"pass val_loader to fit"):
+        cr.fit(*args, metrics=["accuracy"], progress=False,
+               callbacks=[cr.EarlyStopping(monitor="val_accuracy", mode="max")])
+    with pytest.raises(ValueError, match=r"pass metrics=\['accuracy'\] to fit"):
+        cr.fit(*args, val_loader=val, progress=False,
+               callbacks=[cr.EarlyStopping(monitor="val_accuracy", mode="max")])
 
 
 def test_metrics_use_the_training_data_without_a_validation_loader():
@@ -253,6 +293,70 @@ def test_bad_metrics_are_rejected():
         cr.fit(*args, metrics=["r2", r2], progress=False)
     with pytest.raises(TypeError, match="a metric must be a str or a callable"):
         cr.fit(*args, metrics=[3], progress=False)
+
+
+def test_a_metric_may_not_take_another_metrics_validation_name():
+    model = TinyLinear(3, 1)
+    args = (model, mse, TinySGD(model.parameters(), 0.1), _regression_loader(), 1)
+
+    def val_r2(pred, target):
+        return 0.0
+
+    with pytest.raises(ValueError, match="'val_r2' is used twice or is reserved"):
+        cr.fit(*args, metrics=["r2", val_r2], progress=False)
+    with pytest.raises(ValueError, match="'r2' is used twice or is reserved"):
+        cr.fit(*args, metrics=[val_r2, "r2"], progress=False)
+
+
+# ---------------------------------------------------------------- divergence
+def _diverging_fit(model=None, epochs: int = 50, lr: float = 50.0, **kwargs):
+    from chainrule import nn, optim
+
+    cr.manual_seed(0)
+    model = nn.Linear(3, 1) if model is None else model
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    return cr.fit(model, lambda p, t: ((p - t) ** 2).mean(), optimizer,
+                  _regression_loader(n=10, batch_size=4), epochs, progress=False, **kwargs)
+
+
+def test_a_loss_that_stops_being_finite_stops_fit_naming_epoch_step_and_lr():
+    # pytest turns warnings into errors: the overflow on the way must be silent too.
+    with pytest.raises(FloatingPointError) as info:
+        _diverging_fit()
+    message = str(info.value)
+    assert message.startswith("fit: the loss is inf at step ")
+    assert " of epoch " in message and "/50 " in message
+    assert "try a smaller learning rate than 50" in message
+    assert type(info.value) is FloatingPointError  # a traceback shows the builtin's name
+    step, epoch = map(int, re.search(r"step (\d+) of epoch (\d+)/50", message).groups())
+    assert step >= 1 and 1 <= epoch <= 50  # counted from 1
+
+
+def test_fit_stops_before_the_step_that_would_spread_nan_into_the_weights():
+    from chainrule import nn
+
+    cr.manual_seed(0)
+    model, recorder = nn.Linear(3, 1), Recorder()
+    with pytest.raises(FloatingPointError) as info:
+        _diverging_fit(model, callbacks=[recorder])
+    epoch = int(re.search(r"of epoch (\d+)/", str(info.value)).group(1))
+    assert len(recorder.seen) == epoch - 1  # the failing epoch never ended
+    # huge but finite: an update from the infinite loss would have made them inf or nan
+    assert all(np.isfinite(p.numpy()).all() for p in model.parameters())
+    assert max(np.abs(p.numpy()).max() for p in model.parameters()) > 1e6
+
+
+def test_a_nan_in_the_data_stops_fit_at_its_batch():
+    from chainrule import nn, optim
+
+    X = np.ones((8, 2), dtype=np.float32)
+    X[5, 1] = np.nan  # in the second batch of 4
+    loader = DataLoader(TensorDataset(X, np.ones((8, 1), dtype=np.float32)), batch_size=4)
+    model = nn.Linear(2, 1)
+    with pytest.raises(FloatingPointError, match=r"loss is nan at step 2 of epoch 1/3 .*"
+                       r"than 0\.01, or look for nan/inf in the data"):
+        cr.fit(model, lambda p, t: ((p - t) ** 2).mean(),
+               optim.SGD(model.parameters(), lr=0.01), loader, 3, progress=False)
 
 
 # ---------------------------------------------------------------- callbacks
@@ -501,7 +605,7 @@ def test_softmax_regression_learns_iris():
     model = TinyLinear(4, 3)
     history = cr.fit(model, cross_entropy, TinySGD(model.parameters(), 0.2), train, 60,
                      val_loader=val, metrics=["accuracy"], progress=False)
-    assert history.history["accuracy"][-1] >= 0.9
+    assert history.history["val_accuracy"][-1] >= 0.9
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
 
 
@@ -516,7 +620,7 @@ def test_mlp_with_adam_learns_iris():
     history = cr.fit(model, F.cross_entropy, optimizer, train, 40, val_loader=val,
                      metrics=["accuracy"], callbacks=[cr.EarlyStopping(patience=10)],
                      progress=False)
-    assert history.history["accuracy"][-1] >= 0.9
+    assert history.history["val_accuracy"][-1] >= 0.9
     assert model.training
 
 

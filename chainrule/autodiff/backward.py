@@ -21,6 +21,7 @@ from typing import Any, overload
 import numpy as np
 
 from chainrule._config import STATE
+from chainrule._quiet import quiet
 from chainrule.autodiff.graph import consumer_counts
 from chainrule.autodiff.node import Node, Traced, wrap_result
 from chainrule.autodiff.saved import check_unchanged
@@ -59,7 +60,7 @@ def backward(
         previous_mode = STATE.grad_enabled
         STATE.grad_enabled = create_graph
         try:
-            state.run(retain_graph)
+            _run_quietly(state, retain_graph)
         finally:
             STATE.grad_enabled = previous_mode
     elif root.requires_grad:
@@ -168,6 +169,11 @@ class _Pass:
         if slot is not None:
             held = self.results[slot]
             self.results[slot] = g if held is None else held + g
+
+
+# Rules and the fan-in sums run NumPy arithmetic on raw arrays: a gradient that overflows
+# is ±inf (and inf − inf nan), IEEE's answer, given silently as the forward ops give theirs.
+_run_quietly = quiet(_Pass.run)
 
 
 def _accumulate(leaf: Traced, g: Any, create_graph: bool, fresh: bool) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import STATE
+from chainrule._quiet import quiet
 from chainrule.autodiff.node import Node, Traced
 from chainrule.autodiff.saved import reads_of
 from chainrule.autodiff.scope import SCOPES
@@ -115,6 +116,7 @@ class Primitive:
             return True
         return index < len(self.vjps) and self.vjps[index] is not None
 
+    @quiet  # as in backward: a gradient that overflows is ±inf, silently
     def input_grads(
         self, g: Any, out: Any, inputs: Sequence[Any], params: dict[str, Any],
         needs: Sequence[bool]

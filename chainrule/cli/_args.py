@@ -8,7 +8,9 @@ argparse turns into a call to :meth:`CliParser.error`.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeAlias
 
 PROG = "chainrule"
@@ -39,6 +41,24 @@ class CliParser(argparse.ArgumentParser):
 Subparsers: TypeAlias = "argparse._SubParsersAction[CliParser]"
 
 
+def one_of(what: str, choices: Sequence[str]) -> Callable[[str], str]:
+    """An argument type accepting one of ``choices``; anything else is refused in the
+    user's words, with the closest choice suggested (argparse's own message says
+    "invalid choice" and names the argument by its internal name)."""
+
+    def parse(text: str) -> str:
+        if text in choices:
+            return text
+        close = difflib.get_close_matches(text, choices, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {text!r}{hint} (choose from {', '.join(choices)})"
+        )
+
+    parse.__name__ = what
+    return parse
+
+
 def positive_float(text: str) -> float:
     """A finite float > 0 (learning rates)."""
     try:
@@ -47,6 +67,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A share in [0, 1) (a validation split)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1) like 0.2, got {text!r}")
     return value
 
 

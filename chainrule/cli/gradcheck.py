@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 
 from chainrule.checking.op_table import Row, check_op_table
-from chainrule.cli._args import Subparsers, positive_float
+from chainrule.cli._args import Subparsers, one_of, positive_float
+from chainrule.ops import RECORDS
 
 
 def register(subparsers: Subparsers) -> None:
@@ -25,7 +26,9 @@ def register(subparsers: Subparsers) -> None:
         "Exits with status 1 if any op fails.",
     )
     parser.add_argument("--op", dest="ops", metavar="NAME", nargs="+", action="extend",
-                        help="check only these ops (repeatable; default: all)")
+                        type=one_of("op", tuple(RECORDS)),
+                        help="check only these ops (repeatable; default: all): "
+                        f"{', '.join(RECORDS)}")
     parser.add_argument("--eps", type=positive_float, default=1e-6,
                         help="finite-difference step h (default: 1e-6)")
     parser.add_argument("--atol", type=positive_float, default=1e-5,

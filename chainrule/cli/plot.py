@@ -27,10 +27,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from chainrule.cli._args import Subparsers
+from chainrule.cli._args import Subparsers, one_of
 
 WHAT = ("activations", "descent", "flow", "graph", "gradcheck")
 FORMATS = ("png", "svg")
+
+# --help is plain text: the module docstring's reStructuredText would show its markup.
+_DESCRIPTION = (
+    "Draw the pictures of chainrule.viz into a folder and print each file's path. "
+    "WHAT is one of: activations (the activation functions and their autodiff derivatives "
+    "beside the textbook's closed forms); descent (gradient descent, momentum and Adam on "
+    "the linear-regression cost and on the Rosenbrock function); flow (per-layer gradient "
+    "norms of a 10-layer sigmoid MLP and of the same net with ReLU: the vanishing "
+    "gradient); graph (the computation graph of a small MLP's loss, each node with its "
+    "local derivative); gradcheck (the error of finite differences against the autodiff "
+    "derivative over step sizes)."
+)
 
 
 def register(subparsers: Subparsers) -> None:
@@ -38,12 +50,15 @@ def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "plot",
         help="draw the calculus: activations, descent paths, gradient flow, graphs",
-        description=__doc__.split("\n\n")[0].replace("``", "") if __doc__ else None,
+        description=_DESCRIPTION,
     )
-    parser.add_argument("what", choices=WHAT, help="which picture to draw")
-    parser.add_argument("--out", required=True, help="folder to write the files into")
+    parser.add_argument("what", metavar="WHAT", type=one_of("picture", WHAT), choices=WHAT,
+                        help=f"which picture to draw: {', '.join(WHAT)}")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder to write the files into (made if missing)")
     parser.add_argument(
-        "--format", choices=FORMATS, default="png", help="image format (default: png)"
+        "--format", type=one_of("format", FORMATS), choices=FORMATS, default="png",
+        help="image format: png or svg (default: png)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and data")
     parser.set_defaults(handler=run)

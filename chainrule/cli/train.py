@@ -13,22 +13,40 @@ textbook's linear model. The loss depends on the task:
   test :math:`R^2` on the original scale (the same number, since :math:`R^2` does not change
   when prediction and target go through the same affine map).
 
+A share of the training samples (``--val-split``, 20% by default, stratified for
+classification) is held out as validation data: the per-epoch figures are the training loss
+and metric and the validation loss and metric (Keras's ``loss``, ``val_loss``…), so that
+choices made while watching them never look at the test set, which is scored once, at the
+end.
+
 Progress: on a terminal, :func:`chainrule.train.fit`'s progress bar; otherwise (a pipe, a log
-file, CI) one line per epoch; ``--no-progress`` prints only the summary. Each dataset has
-defaults (architecture, optimiser, learning rate, epochs, batch size) that reach a good
-test score in seconds; every flag overrides its default.
+file, CI) one line every ``--every`` epochs (by default about ten lines in all, and always
+the first and last epoch); ``--no-progress`` prints only the summary. A loss that stops being
+a number stops training with one line and exit status 1. Each dataset has defaults
+(architecture, optimiser, learning rate, epochs, batch size) that reach a good test score in
+seconds; every flag overrides its default.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from chainrule._config import get_default_dtype, manual_seed, no_grad
-from chainrule.cli._args import Subparsers, nonnegative_int, positive_float, positive_int
+from chainrule.cli._args import (
+    Subparsers,
+    fraction,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    report,
+)
 from chainrule.data import DataLoader, TensorDataset, load_dataset
 from chainrule.nn import MLP
 from chainrule.nn import functional as F
@@ -43,6 +61,10 @@ from chainrule.train.progress import _is_terminal
 DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
 OPTIMIZERS = {name: registry.OPTIMIZERS[name] for name in DEFAULT_LR}
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softplus")
+#: The share of the training samples held out for the per-epoch validation figures.
+VAL_SPLIT = 0.2
+#: Off a terminal, about this many per-epoch lines unless --every says otherwise.
+LINES = 10
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,9 @@ RECIPES = {
 
 @dataclass
 class TrainResult:
-    """What :func:`train_model` produced; ``metric`` is ``"accuracy"`` or ``"r2"``."""
+    """What :func:`train_model` produced; ``metric`` is ``"accuracy"`` or ``"r2"``.
+    ``n_train`` counts the samples trained on, ``n_val`` those held out from the training
+    split for the per-epoch validation figures."""
 
     model: MLP
     history: History
@@ -82,13 +106,23 @@ class TrainResult:
     score: float
     n_train: int
     n_test: int
+    n_val: int = 0
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
-    """Parse ``--hidden``: ``"128,64"`` → ``(128, 64)``; ``""``, ``"0"`` or ``"none"`` → ``()``."""
+    """Parse ``--hidden``: ``"128,64"`` → ``(128, 64)``; ``"none"`` or ``""`` → ``()``.
+
+    ``"0"`` is refused: a layer of width 0 is a mistake, and "no hidden layer" is said
+    with ``none``.
+    """
     text = text.strip()
-    if text.lower() in ("", "0", "none"):
+    if text.lower() in ("", "none"):
         return ()
+    if text == "0":
+        raise argparse.ArgumentTypeError(
+            "a hidden layer needs a width >= 1; for no hidden layer (a linear or logistic "
+            "model) write --hidden none, got '0'"
+        )
     sizes = []
     for part in text.split(","):
         part = part.strip()
@@ -125,14 +159,42 @@ def _loss_fn(task: str) -> Any:
     return F.mse_loss
 
 
-def _epoch_printer(epochs: int, metric: str) -> Any:
-    """A ``fit`` callback printing one line per epoch (when stdout is not a terminal)."""
+def _number(value: float) -> str:
+    """Four decimals for ordinary values; scientific notation for a model gone astray."""
+    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3e}"
+
+
+def _label(metric: str) -> str:
+    return "R²" if metric == "r2" else metric
+
+
+def _hold_out(labels: np.ndarray | None, n: int, share: float, seed: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(kept, held_out)`` of ``n`` training samples, ``share`` of them held out
+    (of each class when ``labels`` are given, so the validation set keeps the class mix)."""
+    rng = np.random.default_rng(seed)
+    groups = [np.arange(n)] if labels is None else [
+        np.flatnonzero(labels == label) for label in np.unique(labels)]
+    held = [rng.permutation(group)[:int(round(share * len(group)))] for group in groups]
+    held_out = np.sort(np.concatenate(held)).astype(np.int64)
+    return np.setdiff1d(np.arange(n), held_out), held_out
+
+
+def _epoch_printer(epochs: int, metric: str, every: int) -> Any:
+    """A ``fit`` callback printing the first epoch, every ``every``-th and the last
+    (when stdout is not a terminal)."""
+    width = len(str(epochs))
 
     class EpochLines:
         def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
-            print(f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  loss {logs['loss']:.4f}  "
-                  f"test loss {logs['val_loss']:.4f}  test {metric} {logs[metric]:.4f}",
-                  flush=True)
+            done = epoch + 1
+            if done == 1 or done % every == 0 or done == epochs:
+                fields = [f"loss {_number(logs['loss'])}",
+                          f"{_label(metric)} {_number(logs[metric])}"]
+                if "val_loss" in logs:
+                    fields += [f"val loss {_number(logs['val_loss'])}",
+                               f"val {_label(metric)} {_number(logs['val_' + metric])}"]
+                print(f"epoch {done:>{width}}/{epochs}  " + "  ".join(fields), flush=True)
             return False
 
     return EpochLines()
@@ -142,17 +204,23 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
                 activation: str | None = None, optimizer: str | None = None,
                 lr: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, seed: int = 0, progress: bool = False,
-                load_path: str | None = None, log: Callable[[str], Any] | None = None
-                ) -> TrainResult:
+                load_path: str | None = None, log: Callable[[str], Any] | None = None,
+                val_split: float = VAL_SPLIT, every: int | None = None) -> TrainResult:
     r"""Train ``nn.MLP`` on ``dataset`` as ``chainrule train`` does; ``None`` means the
     dataset's default (see :data:`RECIPES`).
 
     Args:
         dataset: ``"digits"``, ``"iris"``, ``"breast_cancer"`` or ``"diabetes"``.
-        seed: seeds the train/test split, the weight initialisation and the shuffling.
-        progress: a progress bar on a terminal, else a line per epoch; False: silent.
+        seed: seeds the train/test split, the validation hold-out, the weight
+            initialisation and the shuffling.
+        progress: a progress bar on a terminal, else a line every ``every`` epochs;
+            False: silent.
         load_path: start from the weights in this ``.npz`` (written by ``--save``).
         log: called with a description of the data, model and optimiser before training.
+        val_split: the share of the training samples held out for the per-epoch
+            validation figures (stratified for classification); 0 holds none out.
+        every: the epochs between printed lines off a terminal (default: about
+            :data:`LINES` lines in all).
 
     Returns:
         A :class:`TrainResult` with the test accuracy (classification) or test
@@ -161,35 +229,44 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
     Raises:
         ValueError: an unknown dataset, optimizer or activation, or a ``load_path`` that
             does not fit the model. FileNotFoundError: a missing ``load_path``.
+        FloatingPointError: the loss stopped being a number (training diverged).
     """
     if dataset not in RECIPES:
         raise ValueError(f"train: unknown dataset {dataset!r}; choose from "
                          f"{', '.join(RECIPES)}")
     recipe = _recipe(dataset, hidden, activation, optimizer, lr, epochs, batch_size)
     (X_train, y_train), (X_test, y_test) = load_dataset(dataset, seed=seed)
+    # the regression target's scale comes from the whole training split, as the features'
     t_train, t_test, (mean, std) = _targets(recipe, y_train, y_test)
     n_out = {"multiclass": int(y_train.data.max()) + 1, "binary": 1, "regression": 1}
     sizes = [X_train.shape[1], *recipe.hidden, n_out[recipe.task]]
+    labels = None if recipe.task == "regression" else y_train.data
+    kept, held_out = _hold_out(labels, len(X_train), val_split, seed)
 
     manual_seed(seed)  # the weight initialisation
     model = MLP(sizes, activation=recipe.activation)
     if load_path is not None:
         _load_weights(model, load_path)
     opt = OPTIMIZERS[recipe.optimizer](model.parameters(), lr=recipe.lr)
-    train_loader = DataLoader(TensorDataset(X_train, t_train), batch_size=recipe.batch_size,
-                              shuffle=True, seed=seed)
-    test_loader = DataLoader(TensorDataset(X_test, t_test), batch_size=1024)
+    train_loader = DataLoader(TensorDataset(X_train[kept], t_train[kept]),
+                              batch_size=recipe.batch_size, shuffle=True, seed=seed)
+    val_loader = DataLoader(TensorDataset(X_train[held_out], t_train[held_out]),
+                            batch_size=1024) if held_out.size else None
     metric = "r2" if recipe.task == "regression" else "accuracy"
     if log is not None:
         _describe(log, dataset, recipe, sizes, len(X_train), len(X_test), seed)
+        _describe_validation(log, len(held_out), len(X_train), val_split)
     on_terminal = progress and _is_terminal()
-    callbacks = [_epoch_printer(recipe.epochs, metric)] if progress and not on_terminal else []
+    every = every or max(1, math.ceil(recipe.epochs / LINES))
+    callbacks = ([_epoch_printer(recipe.epochs, metric, every)]
+                 if progress and not on_terminal else [])
     history = fit(model, _loss_fn(recipe.task), opt, train_loader, recipe.epochs,
-                  val_loader=test_loader, metrics=[metric], callbacks=callbacks,
+                  val_loader=val_loader, metrics=[metric], callbacks=callbacks,
                   progress=on_terminal)
 
     score = _test_score(model, recipe.task, X_test, y_test, t_test, (mean, std))
-    return TrainResult(model, history, recipe, sizes, metric, score, len(X_train), len(X_test))
+    return TrainResult(model, history, recipe, sizes, metric, score, len(kept), len(X_test),
+                       len(held_out))
 
 
 def _test_score(model: MLP, task: str, X_test: Tensor, y_test: Tensor, t_test: Tensor,
@@ -220,6 +297,16 @@ def _describe(log: Callable[[str], Any], dataset: str, recipe: Recipe, sizes: li
     epochs = f"{recipe.epochs} epoch{'' if recipe.epochs == 1 else 's'}"
     log(f"optimizer: {recipe.optimizer}, lr {recipe.lr:g}, {epochs}, "
         f"batch size {recipe.batch_size}")
+
+
+def _describe_validation(log: Callable[[str], Any], n_val: int, n_train: int,
+                         val_split: float) -> None:
+    if n_val:
+        log(f"validation: {n_val} of the {n_train} training samples held out for the "
+            "per-epoch figures; the test samples are scored once, at the end")
+    else:
+        log(f"validation: none (--val-split {val_split:g}); the per-epoch figures are the "
+            "training batches'")
 
 
 def _recipe(dataset: str, hidden: tuple[int, ...] | None, activation: str | None,
@@ -255,10 +342,17 @@ def _check_save_path(path: str) -> None:
     target = Path(path)
     if target.is_dir():
         raise ValueError(f"train: --save {path!r} is a folder; give a file name like model.npz")
-    if not target.parent.is_dir():
-        raise FileNotFoundError(
-            f"train: --save {path!r}: the folder {str(target.parent)!r} does not exist"
+    if target.parent.is_dir():
+        return
+    # the nearest part of the path that exists says what is wrong with it
+    existing = next((p for p in target.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise NotADirectoryError(
+            f"train: --save {path!r}: {str(existing)!r} is a file, not a folder"
         )
+    raise FileNotFoundError(
+        f"train: --save {path!r}: the folder {str(target.parent)!r} does not exist"
+    )
 
 
 def register(subparsers: Subparsers) -> None:
@@ -270,15 +364,18 @@ def register(subparsers: Subparsers) -> None:
         "train",
         help="train an MLP on a bundled dataset and report its test score",
         description="Train nn.MLP([features, *hidden, outputs]) on a bundled dataset with "
-        "chainrule.fit and print the test accuracy (classification) or R² (regression). "
-        "Progress: a bar on a terminal, one line per epoch otherwise.",
+        "chainrule.fit and print the test accuracy (classification) or R² (regression), "
+        "scored once at the end. Per epoch: the loss and metric on the training batches and "
+        "on validation samples held out from the training data. Progress: a bar on a "
+        "terminal, else about ten lines. A loss that stops being a number ends the run with "
+        "exit status 1.",
         epilog=f"Defaults per dataset: {defaults}.",
     )
     parser.add_argument("--dataset", required=True, choices=tuple(RECIPES),
                         help="the dataset to train on")
     parser.add_argument("--hidden", type=hidden_sizes, default=None, metavar="WIDTHS",
-                        help="hidden layer widths, e.g. 128,64; '' for none (a linear or "
-                        "logistic model)")
+                        help="hidden layer widths, e.g. 128,64; 'none' for no hidden layer "
+                        "(a linear or logistic model)")
     parser.add_argument("--activation", choices=ACTIVATIONS, default=None,
                         help="activation between layers (default: relu)")
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=None,
@@ -288,8 +385,14 @@ def register(subparsers: Subparsers) -> None:
                         help="passes over the training set (0 only evaluates, e.g. with --load)")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="mini-batch size")
     parser.add_argument("--seed", type=nonnegative_int, default=0,
-                        help="seed of the split, the initial weights and the shuffling "
+                        help="seed of the splits, the initial weights and the shuffling "
                         "(default: 0)")
+    parser.add_argument("--val-split", type=fraction, default=VAL_SPLIT, metavar="SHARE",
+                        help="share of the training samples held out for the per-epoch "
+                        f"validation figures (default: {VAL_SPLIT:g}; 0: none)")
+    parser.add_argument("--every", type=positive_int, default=None, metavar="N",
+                        help="off a terminal, print a line every N epochs (default: about "
+                        f"{LINES} lines)")
     parser.add_argument("--save", metavar="PATH", default=None,
                         help="write the trained model's state dict to PATH (.npz)")
     parser.add_argument("--load", metavar="PATH", default=None,
@@ -300,14 +403,19 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, print the test score, and save the model if asked."""
+    """Train, print the test score, and save the model if asked; 1 if training diverged."""
     if args.save is not None:
         _check_save_path(args.save)
-    result = train_model(args.dataset, args.hidden, args.activation, args.optimizer, args.lr,
-                         args.epochs, args.batch_size, args.seed,
-                         progress=not args.no_progress, load_path=args.load, log=print)
-    label = "R²" if result.metric == "r2" else "accuracy"
-    print(f"test {label} on {result.n_test} samples: {result.score:.4f}")
+    try:
+        result = train_model(args.dataset, args.hidden, args.activation, args.optimizer,
+                             args.lr, args.epochs, args.batch_size, args.seed,
+                             progress=not args.no_progress, load_path=args.load, log=print,
+                             val_split=getattr(args, "val_split", VAL_SPLIT),
+                             every=getattr(args, "every", None))
+    except FloatingPointError as exc:  # fit's: the loss stopped being a number
+        report(str(exc).removeprefix("fit: "))
+        return 1
+    print(f"test {_label(result.metric)} on {result.n_test} samples: {_number(result.score)}")
     if args.save is not None:
         save(result.model.state_dict(), args.save)
         print(f"saved the model's state dict to {args.save}")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import get_default_dtype
+from chainrule._optional import optional_import
 from chainrule.tensor import Tensor, wrap
 
 # name -> (scikit-learn loader, is classification)
@@ -26,8 +27,6 @@ _SKLEARN: dict[str, tuple[str, bool]] = {
     "iris": ("load_iris", True),
 }
 DATASETS: tuple[str, ...] = (*sorted(_SKLEARN), "seed_linear")
-
-_HINT = 'pip install "chainrule[data]"'
 
 Split = tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]
 
@@ -46,13 +45,9 @@ def _seed_linear() -> Split:
 
 
 def _sklearn(name: str) -> Any:
-    try:
-        from sklearn import datasets, model_selection
-    except ImportError:
-        raise ImportError(
-            f"load_dataset: the {name!r} dataset needs scikit-learn; install it with: {_HINT}"
-        ) from None
-    return datasets, model_selection
+    needed_by = f"load_dataset: the {name!r} dataset"
+    return (optional_import("sklearn.datasets", "scikit-learn", "data", needed_by),
+            optional_import("sklearn.model_selection", "scikit-learn", "data", needed_by))
 
 
 def _check_test_size(test_size: Any) -> None:

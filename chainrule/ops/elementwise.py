@@ -50,6 +50,8 @@ def _binary_exposure(name: str, operator: str | None, doc: str, ufunc: Any,
 
 
 _quiet_divide = quiet(np.divide)
+# Sums and products overflow to ±inf and inf − inf is nan: IEEE answers, given silently.
+_add, _subtract, _multiply = quiet(np.add), quiet(np.subtract), quiet(np.multiply)
 
 
 def _divide(x: Any, y: Any) -> Any:
@@ -66,7 +68,7 @@ def _dtype_kind(value: Any) -> str:
 # ---------------------------------------------------------------- arithmetic
 
 add: Primitive = _elementwise(
-    "add", np.add,
+    "add", _add,
     [lambda g, out, x, y: g, lambda g, out, x, y: g],
     formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1",
     samples=[
@@ -86,7 +88,7 @@ def _check_sub(x: Any, y: Any) -> None:
 
 
 sub: Primitive = _elementwise(
-    "sub", np.subtract,
+    "sub", _subtract,
     [lambda g, out, x, y: g, lambda g, out, x, y: -g],
     formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1",
     check=_check_sub,
@@ -98,7 +100,7 @@ sub: Primitive = _elementwise(
 )
 
 mul: Primitive = _elementwise(
-    "mul", np.multiply,
+    "mul", _multiply,
     [lambda g, out, x, y: g * y, lambda g, out, x, y: g * x],
     formula="∂(x·y)/∂x = y, ∂(x·y)/∂y = x",
     samples=[
@@ -273,7 +275,7 @@ sqrt: Primitive = _elementwise(
 )
 
 sin: Primitive = _elementwise(
-    "sin", np.sin,
+    "sin", quiet(np.sin),  # sin ±inf = nan
     [lambda g, out, x: mul(g, cos(x))],
     formula="∂ sin x/∂x = cos x",
     samples=unary_samples(lambda x: x.sin(), _draw.normal),
@@ -281,7 +283,7 @@ sin: Primitive = _elementwise(
 )
 
 cos: Primitive = _elementwise(
-    "cos", np.cos,
+    "cos", quiet(np.cos),
     [lambda g, out, x: neg(mul(g, sin(x)))],
     formula="∂ cos x/∂x = −sin x",
     samples=unary_samples(lambda x: x.cos(), _draw.normal),

@@ -20,6 +20,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 
 from chainrule._config import enable_grad
+from chainrule._quiet import quiet
 from chainrule.tensor import Tensor
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -255,12 +256,16 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        self._update_all()
+        return loss
+
+    @quiet  # a step that overflows leaves ±inf/nan as IEEE says, silently (fit reports it)
+    def _update_all(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 self._update(p, self._grad_array(p), self.state[p], group)
-        return loss
 
     def _grad_array(self, p: Tensor) -> np.ndarray:
         grad = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)

@@ -20,8 +20,10 @@ from chainrule.train.metrics import _array
 class History:
     r"""What :func:`fit` records: ``history[key]`` is a list with one value per epoch.
 
-    Keys: ``"loss"`` (the training loss, averaged over samples), ``"val_loss"`` (with a
-    validation loader), one per metric, and ``"time"`` (seconds the epoch took).
+    Keys, as Keras names them: ``"loss"`` (the training loss, averaged over samples), each
+    metric's name (``"accuracy"``: on the training batches), and with a validation loader
+    ``"val_loss"`` and ``"val_"`` + each metric's name (``"val_accuracy"``); and ``"time"``
+    (seconds the epoch took).
 
     Attributes:
         history: ``dict[str, list[float]]``.
@@ -56,7 +58,7 @@ class EarlyStopping:
 
     Args:
         monitor: a key of the epoch's logs, e.g. ``"val_loss"``, ``"loss"``,
-            ``"accuracy"``.
+            ``"accuracy"`` (training batches), ``"val_accuracy"`` (validation data).
         patience: epochs without improvement to tolerate before stopping.
         min_delta: the smallest change that counts as an improvement.
         mode: ``"min"`` (losses) or ``"max"`` (accuracy, r2).
@@ -107,7 +109,7 @@ class EarlyStopping:
         if self.monitor not in logs:
             raise ValueError(
                 f"EarlyStopping: monitor {self.monitor!r} is not in the logs "
-                f"(available: {', '.join(logs)}); for 'val_loss' pass val_loader to fit"
+                f"(available: {', '.join(logs)}){_missing_hint(self.monitor, logs)}"
             )
         value = float(logs[self.monitor])
         if self._improved(value):
@@ -126,6 +128,14 @@ class EarlyStopping:
             model.load_state_dict(
                 {k: wrap(v) for k, v in self._best_state.items()}
             )
+
+
+def _missing_hint(monitor: str, logs: dict[str, float]) -> str:
+    """What to pass to ``fit`` so that its logs hold ``monitor``."""
+    if monitor.startswith("val_") and "val_loss" not in logs:
+        return "; for the val_ keys pass val_loader to fit"
+    name = monitor[len("val_"):] if monitor.startswith("val_") else monitor
+    return f"; pass metrics=[{name!r}] to fit" if name not in ("loss", "time") else ""
 
 
 def _snapshot(model: Any) -> dict[str, np.ndarray]:

@@ -12,6 +12,7 @@ model (``train()``/``eval()`` are called when present) and an optimizer with
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -83,16 +84,39 @@ def _call(obj: Any, method: str, *args: Any) -> Any:
     return hook(*args) if callable(hook) else None
 
 
+def _diverged(loss: float, epoch: int, epochs: int, step: int, lr: float | None
+              ) -> FloatingPointError:
+    """The error for a training loss that stopped being a number (a plain
+    ``FloatingPointError``, as API.md names it); ``epoch`` and ``step`` count from 1."""
+    than = f" than {lr:g}" if lr is not None else ""
+    return FloatingPointError(
+        f"fit: the loss is {loss} at step {step} of epoch {epoch}/{epochs} (training "
+        f"diverged; the parameters are kept from before that step): try a smaller "
+        f"learning rate{than}, or look for nan/inf in the data"
+    )
+
+
+def _learning_rate(optimizer: Any) -> float | None:
+    """The optimizer's learning rate, when it has PyTorch's ``param_groups`` and one rate."""
+    try:
+        rates = {float(group["lr"]) for group in optimizer.param_groups}
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return rates.pop() if len(rates) == 1 else None
+
+
 def _train_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, loader: Iterable[Any],
-                 keep: bool) -> _Epoch:
+                 keep: bool, epoch: int, epochs: int) -> _Epoch:
     _call(model, "train")
     record = _Epoch(keep)
-    for batch in loader:
+    for step, batch in enumerate(loader, start=1):
         inputs, target = _split_batch(batch)
         optimizer.zero_grad()
         pred = model(*inputs)
         loss = loss_fn(pred, target)
         value = _loss_value(loss)
+        if not math.isfinite(value):  # stop before the step spreads nan into every weight
+            raise _diverged(value, epoch + 1, epochs, step, _learning_rate(optimizer))
         loss.backward()  # dJ/dθ for every parameter, by the chain rule
         optimizer.step()
         record.add(value, pred, target)
@@ -112,17 +136,20 @@ def _evaluate(model: Any, loss_fn: Callable[..., Any], loader: Iterable[Any],
 
 
 def _run_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: Any,
-               val_loader: Any, metrics: dict[str, Metric]) -> dict[str, float]:
+               val_loader: Any, metrics: dict[str, Metric], epoch: int, epochs: int
+               ) -> dict[str, float]:
+    """One epoch's logs in Keras's order and names: ``loss``, each metric on the training
+    batches, ``val_loss``, ``val_`` + each metric on the validation data, ``time``."""
     start = time.perf_counter()
-    train = _train_epoch(model, loss_fn, optimizer, train_loader, bool(metrics) and
-                         val_loader is None)
+    train = _train_epoch(model, loss_fn, optimizer, train_loader, bool(metrics), epoch, epochs)
     logs = {"loss": train.mean_loss("train_loader")}
-    source = train
-    if val_loader is not None:
-        source = _evaluate(model, loss_fn, val_loader, bool(metrics))
-        logs["val_loss"] = source.mean_loss("val_loader")
     if metrics:
-        logs.update(source.metrics(metrics))
+        logs.update(train.metrics(metrics))
+    if val_loader is not None:
+        val = _evaluate(model, loss_fn, val_loader, bool(metrics))
+        logs["val_loss"] = val.mean_loss("val_loader")
+        if metrics:
+            logs.update({f"val_{name}": value for name, value in val.metrics(metrics).items()})
     logs["time"] = time.perf_counter() - start
     return logs
 
@@ -153,12 +180,17 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
     ``optimizer.step()`` — gradient descent
     :math:`\theta \leftarrow \theta - \alpha \nabla_\theta J(\theta)`.
 
-    Per epoch it records ``"loss"``, the sample-weighted mean of the batch losses
-    :math:`\sum_b n_b J_b / \sum_b n_b`; with ``val_loader``, ``"val_loss"`` computed the
-    same way in ``model.eval()`` mode under ``no_grad``; each metric; and ``"time"`` (the
-    epoch's seconds). Metrics are computed on the validation data when ``val_loader`` is
-    given, else on the training batches' predictions gathered during the epoch (in train
-    mode, with the weights changing along the epoch, as Keras reports them).
+    Per epoch it records, under Keras's names, ``"loss"``, the sample-weighted mean of the
+    batch losses :math:`\sum_b n_b J_b / \sum_b n_b`, and each metric under its name
+    (``"accuracy"``), computed on the training batches' predictions gathered during the
+    epoch (in train mode, with the weights changing along the epoch, as Keras reports
+    them); with ``val_loader``, ``"val_loss"`` computed the same way in ``model.eval()``
+    mode under ``no_grad``, and each metric on the validation data as ``"val_"`` + its name
+    (``"val_accuracy"``); and ``"time"`` (the epoch's seconds).
+
+    A training loss that is ``nan`` or ``inf`` stops ``fit`` at once, before that step's
+    update, with a ``FloatingPointError`` naming the epoch and the step: the usual cause is
+    a learning rate too large for the problem.
 
     Args:
         model: callable; its ``train()``/``eval()`` are called when it has them.
@@ -170,7 +202,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
         val_loader: optional batches to evaluate on after each epoch.
         metrics: names (``"accuracy"`` — argmax for ``(N, C)`` outputs, ``logit > 0`` for
             ``(N,)``/``(N, 1)`` binary outputs — or ``"r2"``) or callables
-            ``metric(pred, target) -> float``, recorded under their ``__name__``.
+            ``metric(pred, target) -> float``, recorded under their ``__name__`` (and
+            ``"val_"`` + it for the validation data).
         callbacks: objects with an optional ``on_epoch_end(epoch, logs) -> bool``;
             returning ``True`` stops training after that epoch. Optional
             ``on_train_begin(model)`` and ``on_train_end(model)`` are called too.
@@ -184,6 +217,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
         TypeError: a model, loss or optimizer that does not follow the protocol.
         ValueError: bad ``epochs``/metrics, a non-scalar loss, an empty loader, or a batch
             that is not ``(inputs..., target)``.
+        FloatingPointError: the training loss became ``nan`` or ``inf`` (training diverged).
 
     >>> import chainrule as cr
     >>> from chainrule import nn, optim
@@ -207,7 +241,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
         _call(callback, "on_train_begin", model)
     try:
         for epoch in range(int(epochs)):
-            logs = _run_epoch(model, loss_fn, optimizer, train_loader, val_loader, resolved)
+            logs = _run_epoch(model, loss_fn, optimizer, train_loader, val_loader, resolved,
+                              epoch, int(epochs))
             history._record(epoch, logs)
             if bar is not None:
                 bar.update(epoch, logs)

@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._quiet import quiet
 from chainrule.autodiff import Traced
 from chainrule.tensor import Tensor
 
 Metric = Callable[[Tensor, Tensor], float]
-# Keys fit writes into every epoch's logs; a metric may not take one of them.
+# Keys fit writes into every epoch's logs; a metric may not take one of them, nor may its
+# validation key "val_" + name.
 _RESERVED = ("loss", "val_loss", "time")
 
 
@@ -65,7 +67,11 @@ def r2(pred: Any, target: Any) -> float:
         raise ValueError(f"r2: predictions of shape {p.shape} and targets of shape {y.shape} "
                          "have different sizes")
     y = y.reshape(len(y), -1) if y.ndim else y.reshape(1, 1)
-    p = p.reshape(y.shape)
+    return _r2_average(p.reshape(y.shape), y)
+
+
+@quiet  # predictions that overflowed (a diverged model) score -inf or nan, silently
+def _r2_average(p: np.ndarray, y: np.ndarray) -> float:
     ss_res = ((y - p) ** 2).sum(axis=0)
     ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
     safe = np.where(ss_tot > 0, ss_tot, 1.0)
@@ -93,7 +99,8 @@ def _resolve_metrics(metrics: Any) -> dict[str, Metric]:
             fn = metric
         else:
             raise TypeError(f"fit: a metric must be a str or a callable, got {metric!r}")
-        if name in resolved or name in _RESERVED:
+        taken = (*resolved, *(f"val_{n}" for n in resolved), *_RESERVED)
+        if name in taken or f"val_{name}" in taken:
             raise ValueError(f"fit: metric name {name!r} is used twice or is reserved")
         resolved[name] = fn
     return resolved

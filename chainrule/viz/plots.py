@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._optional import optional_import
 from chainrule.calculus import derivative
 from chainrule.checking import central_difference, forward_difference
 from chainrule.tensor import Tensor
@@ -40,6 +41,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 5
 
     The Figure is Matplotlib's with a ``_repr_png_``, so Jupyter draws it as a picture.
     """
+    optional_import("matplotlib.figure", "Matplotlib", "viz", "drawing a figure")
     from chainrule.viz._figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
@@ -167,7 +169,8 @@ def plot_loss(history: Any, path: str | Path | None = None, log: bool = False) -
     Returns:
         The Matplotlib Figure.
     """
-    from matplotlib.ticker import MaxNLocator
+    MaxNLocator = optional_import(
+        "matplotlib.ticker", "Matplotlib", "viz", "plot_loss").MaxNLocator
 
     curves = _history_dict(history)
     losses = {k: v for k, v in curves.items() if "loss" in k}

@@ -109,3 +109,20 @@ def test_python_dash_m_chainrule_cli_reports_a_bad_flag_in_one_line():
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("chainrule: error: ")
     assert "Traceback" not in proc.stderr
+
+
+def test_version_has_one_source_the_installed_metadata():
+    # Were __version__ written into the code, it would not follow a changed metadata version.
+    code = (
+        "from importlib import metadata\n"
+        "metadata.version = lambda name: '9.9.9' if name == 'chainrule' else None\n"
+        "import chainrule\n"
+        "from chainrule.cli.main import main\n"
+        "assert chainrule.__version__ == '9.9.9', chainrule.__version__\n"
+        "main(['--version'])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "chainrule 9.9.9"

@@ -105,12 +105,22 @@ def test_save_writes_the_state_dict_and_load_restores_it(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("text, sizes", [("128,64", (128, 64)), (" 32 ", (32,)), ("", ()),
-                                         ("0", ()), ("none", ())])
+                                         ("none", ()), ("None", ())])
 def test_hidden_accepts_widths_and_an_empty_list(text, sizes):
     assert hidden_sizes(text) == sizes
 
 
+def test_hidden_0_is_refused_with_the_way_to_say_no_hidden_layer(capsys):
+    # It used to mean "no hidden layer" silently; a width of 0 is more likely a slip.
+    err = one_line_error(capsys, ["train", "--dataset", "iris", "--hidden", "0"])
+    assert "argument --hidden: a hidden layer needs a width >= 1" in err
+    assert "write --hidden none" in err
+
+
 @pytest.mark.parametrize("argv, needle", [
+    (["train", "--dataset", "iris", "--val-split", "1"], "--val-split"),
+    (["train", "--dataset", "iris", "--val-split", "-0.1"], "--val-split"),
+    (["train", "--dataset", "iris", "--every", "0"], "--every"),
     (["train"], "--dataset"),
     (["train", "--dataset", "mnist"], "mnist"),
     (["train", "--dataset", "iris", "--hidden", "12,x"], "--hidden"),
@@ -159,3 +169,83 @@ def test_save_into_a_missing_folder_fails_before_training(capsys, tmp_path):
 def test_save_to_a_folder_is_a_one_line_error(capsys, tmp_path):
     assert "is a folder" in one_line_error(
         capsys, ["train", "--dataset", "iris", "--save", str(tmp_path)])
+
+
+def test_save_below_a_file_says_that_it_is_a_file(capsys, tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    for below in ("afile/x.npz", "afile/deeper/x.npz"):
+        err = one_line_error(capsys, ["train", "--dataset", "iris", "--save",
+                                      str(tmp_path / below)])
+        assert f"{str(tmp_path / 'afile')!r} is a file, not a folder" in err
+        assert "does not exist" not in err
+
+
+# ---------------------------------------------------------------- validation and progress
+def epoch_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("epoch ")]
+
+
+def test_per_epoch_figures_come_from_held_out_training_samples_never_the_test_set(capsys):
+    assert main(["train", "--dataset", "iris", "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "validation: 24 of the 120 training samples held out" in out
+    lines = epoch_lines(out)
+    assert len(lines) == 2
+    assert all(re.search(r"loss \S+  accuracy \S+  val loss \S+  val accuracy \S+$", line)
+               for line in lines), lines
+    assert "test" not in "".join(lines)
+    assert out.count("test accuracy") == 1  # the test set is scored once, at the end
+
+
+def test_the_validation_samples_are_a_stratified_share_disjoint_from_training():
+    (_, y_train), _ = load_dataset("iris", seed=0)
+    kept, held_out = train._hold_out(y_train.numpy(), 120, 0.2, seed=0)
+    assert len(held_out) == 24 and len(kept) == 96
+    assert set(kept.tolist()).isdisjoint(held_out.tolist())
+    assert sorted(kept.tolist() + held_out.tolist()) == list(range(120))
+    assert np.bincount(y_train.numpy()[held_out]).tolist() == [8, 8, 8]  # 40 of each class
+    result = train_model("iris", epochs=2, seed=0)
+    assert (result.n_train, result.n_val, result.n_test) == (96, 24, 30)
+    assert set(result.history.history) == {"loss", "accuracy", "val_loss", "val_accuracy",
+                                           "time"}
+
+
+def test_val_split_0_trains_on_every_training_sample(capsys):
+    assert main(["train", "--dataset", "iris", "--epochs", "2", "--val-split", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "validation: none (--val-split 0)" in out
+    assert all("val" not in line for line in epoch_lines(out))
+    assert train_model("iris", epochs=1, val_split=0.0).n_train == 120
+
+
+def test_off_a_terminal_a_long_run_prints_about_ten_lines(capsys):
+    assert main(["train", "--dataset", "diabetes"]) == 0  # 500 epochs
+    out = capsys.readouterr().out
+    numbers = [int(re.match(r"epoch +(\d+)/500", line).group(1)) for line in epoch_lines(out)]
+    assert numbers == [1, *range(50, 501, 50)]
+    assert len(out.splitlines()) <= 20
+
+
+def test_every_sets_the_printed_epochs(capsys):
+    assert main(["train", "--dataset", "iris", "--epochs", "7", "--every", "3"]) == 0
+    numbers = [int(line.split()[1].split("/")[0])
+               for line in epoch_lines(capsys.readouterr().out)]
+    assert numbers == [1, 3, 6, 7]
+
+
+@pytest.mark.parametrize("lr", ["50", "5"])
+def test_a_diverging_run_stops_with_one_line_and_status_1(capsys, lr):
+    # Warnings are errors under pytest: no NumPy RuntimeWarning may escape on the way.
+    assert main(["train", "--dataset", "diabetes", "--lr", lr, "--no-progress"]) == 1
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert re.fullmatch(r"chainrule: error: the loss is (inf|nan) at step 1 of epoch \d+/500 "
+                        r"\(training diverged; the parameters are kept from before that step\): "
+                        rf"try a smaller learning rate than {lr}, or look for nan/inf in the "
+                        r"data\n", err), err
+    assert "test R²" not in out  # no score of a model that diverged
+
+
+def test_a_score_far_out_of_range_is_written_in_scientific_notation():
+    assert train._number(-1.75e63) == "-1.750e+63"
+    assert train._number(0.97222) == "0.9722"

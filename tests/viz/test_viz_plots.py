@@ -69,7 +69,7 @@ def test_plot_loss_from_history_draws_losses_and_metrics(tmp_path):
     assert_labelled(loss_ax)
     assert_labelled(metric_ax)
     assert {line.get_label() for line in loss_ax.get_lines()} == {"loss", "val_loss"}
-    assert {line.get_label() for line in metric_ax.get_lines()} == {"r2"}
+    assert {line.get_label() for line in metric_ax.get_lines()} == {"r2", "val_r2"}  # Keras keys
     np.testing.assert_allclose(loss_ax.get_lines()[0].get_ydata(), history.history["loss"])
     assert list(loss_ax.get_lines()[0].get_xdata()) == [1, 2, 3, 4, 5]
 
