@@ -11,7 +11,9 @@ so where it is missing (NumPy 1.x) ``quiet`` falls back to ``np.errstate``.
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -59,3 +61,37 @@ def quiet(func: Callable[..., Any]) -> Callable[..., Any]:
     quieted.__name__ = quieted.__qualname__ = getattr(func, "__name__", "quieted")
     quieted.__doc__ = getattr(func, "__doc__", None)
     return quieted
+
+
+# Each thread's own context in which the error state is "ignore" (``THREAD.run`` is its
+# ``run``): entering it costs less than setting and resetting the state around every call
+# (a Context can be entered by one thread at a time, hence one per thread).
+THREAD = threading.local()
+
+#: The error state now, and the quiet one: the engine compares them inline.
+current_state: Callable[[], Any] = (_errstate.get if _errstate is not None
+                                    else lambda: None)
+QUIET_STATE: Any = _IGNORE if _errstate is not None else object()
+
+
+def quiet_runner() -> Callable[..., Any] | None:
+    """``run(func, *args)`` calling ``func`` with floating-point warnings silenced, or
+    ``None`` when they already are (inside another quiet call, or a quiet backward pass):
+    the engine's way of running every forward function.
+
+    >>> import numpy as np
+    >>> run = quiet_runner()
+    >>> run(np.divide, 1.0, 0.0) if run else np.divide(1.0, 0.0)
+    np.float64(inf)
+    """
+    if _errstate is None:  # pragma: no cover - NumPy 1.x
+        return quiet(lambda func, *args, **kwargs: func(*args, **kwargs))
+    if _errstate.get() is _IGNORE:
+        return None
+    try:
+        return THREAD.run
+    except AttributeError:
+        context = contextvars.copy_context()
+        context.run(_errstate.set, _IGNORE)
+        THREAD.run = context.run
+        return context.run

@@ -106,3 +106,31 @@ def test_r2_of_overflowing_predictions_is_minus_inf_without_a_warning():
         warnings.simplefilter("error")
         assert r2(np.array([1e300, -1e300, 0.0]), y) == -np.inf
         r2(np.array([np.inf, 0.0, 1.0]), np.array([np.inf, 1.0, 2.0]))
+
+
+def test_forwards_are_quiet_in_other_threads_and_leave_the_callers_state_alone():
+    import threading
+
+    before = np.geterr()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                x = cr.tensor(np.array([3e38, 1.0], dtype=np.float32), requires_grad=True)
+                y = (x * 10.0 + x) / 0.0
+                (y * 0.0).sum().backward()
+                assert not np.isfinite(y.data).any()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert np.geterr() == before
+    with pytest.warns(RuntimeWarning):  # NumPy itself still warns for the caller
+        np.array([3e38], dtype=np.float32) * np.float32(10.0)

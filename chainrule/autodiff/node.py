@@ -75,8 +75,9 @@ def raw(value: Any) -> Any:
 
 
 class Node:
-    """One recorded application of a primitive, built by
-    :func:`chainrule.autodiff.primitive.apply` only.
+    """One recorded application of a primitive. Nodes are made in one place,
+    :func:`chainrule.autodiff.primitive.apply`, which sets every field below (a new field
+    is added there).
 
     Attributes:
         prim: the :class:`~chainrule.autodiff.primitive.Primitive` applied.
@@ -104,19 +105,6 @@ class Node:
     scope: tuple[str, ...]
     saved: Any
     stamp: int
-
-    def __init__(self, prim: Primitive, inputs: tuple[Any, ...], arrays: list[Any],
-                 out: np.ndarray, params: dict[str, Any], needs: Sequence[bool],
-                 scope: tuple[str, ...], saved: Any, stamp: int) -> None:
-        self.prim = prim
-        self.inputs = inputs
-        self.arrays = arrays
-        self.out = out
-        self.params = params
-        self.needs = needs
-        self.scope = scope
-        self.saved = saved
-        self.stamp = stamp
 
     @property
     def freed(self) -> bool:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import STATE
-from chainrule._quiet import quiet
+from chainrule._quiet import QUIET_STATE, current_state, quiet, quiet_runner
+from chainrule._quiet import THREAD as _THREAD
 from chainrule.autodiff.node import Node, Traced
 from chainrule.autodiff.saved import reads_of
 from chainrule.autodiff.scope import SCOPES
@@ -106,9 +107,10 @@ class Primitive:
         for arg in args:
             if isinstance(arg, Traced):
                 return apply(self, args, params)
-        if self.saves:
-            return self.forward(*args, **params)[0]
-        return self.forward(*args, **params)
+        run = quiet_runner()  # None inside a quiet backward pass, where rules call this
+        out = self.forward(*args, **params) if run is None else run(self.forward, *args,
+                                                                       **params)
+        return out[0] if self.saves else out
 
     def differentiable(self, index: int) -> bool:
         """Whether input ``index`` has a derivative rule."""
@@ -170,7 +172,17 @@ def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
                     check_broadcast(prim.name, datas)
         if prim.check is not None:
             prim.check(*datas, **params)
-    out = prim.forward(*datas, **params) if params else prim.forward(*datas)
+    # Every forward runs with floating-point warnings off: overflow to ±inf, 0/0 = nan and
+    # log 0 = −inf are IEEE's answers, given silently as PyTorch gives them.
+    # (quiet_runner's body, inline: this runs for every operation)
+    if current_state() is QUIET_STATE:  # already quiet: a recorded backward pass
+        out = prim.forward(*datas, **params) if params else prim.forward(*datas)
+    else:
+        try:
+            run = _THREAD.run
+        except AttributeError:
+            run = quiet_runner()
+        out = run(prim.forward, *datas, **params) if params else run(prim.forward, *datas)
     saved = None
     if prim.saves:
         out, saved = out
@@ -184,8 +196,13 @@ def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
         mask = prim.diff_mask
         if mask is not None:
             needs = [need and m for need, m in zip(needs, mask)]
-        result._node = Node(prim, args, datas, out, params, needs, SCOPES[-1], saved,
-                            STATE.inplace_clock)
+        # Node's fields set here rather than through a constructor: this is the one place
+        # Nodes are made, and it runs for every recorded operation
+        node = _new(Node)
+        node.prim, node.inputs, node.arrays, node.out = prim, args, datas, out
+        node.params, node.needs, node.scope = params, needs, SCOPES[-1]
+        node.saved, node.stamp = saved, STATE.inplace_clock
+        result._node = node
         result.requires_grad = True
     else:
         result._node = None

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._quiet import quiet
 from chainrule.autodiff import Primitive, raw
 from chainrule.ops._samples import Draw, binary_samples, unary_samples
 from chainrule.ops._table import Convention, Exposure, Sample, primitive, sample
@@ -49,15 +48,6 @@ def _binary_exposure(name: str, operator: str | None, doc: str, ufunc: Any,
                     operands=(0, 1), doc=doc, numpy=(ufunc,))
 
 
-_quiet_divide = quiet(np.divide)
-# Sums and products overflow to ±inf and inf − inf is nan: IEEE answers, given silently.
-_add, _subtract, _multiply = quiet(np.add), quiet(np.subtract), quiet(np.multiply)
-
-
-def _divide(x: Any, y: Any) -> Any:
-    if type(y) in (int, float) and y != 0:  # the common x / 2.0: no need to silence
-        return np.divide(x, y)
-    return _quiet_divide(x, y)
 
 
 def _dtype_kind(value: Any) -> str:
@@ -68,7 +58,7 @@ def _dtype_kind(value: Any) -> str:
 # ---------------------------------------------------------------- arithmetic
 
 add: Primitive = _elementwise(
-    "add", _add,
+    "add", np.add,
     [lambda g, out, x, y: g, lambda g, out, x, y: g],
     formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1",
     samples=[
@@ -88,7 +78,7 @@ def _check_sub(x: Any, y: Any) -> None:
 
 
 sub: Primitive = _elementwise(
-    "sub", _subtract,
+    "sub", np.subtract,
     [lambda g, out, x, y: g, lambda g, out, x, y: -g],
     formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1",
     check=_check_sub,
@@ -100,7 +90,7 @@ sub: Primitive = _elementwise(
 )
 
 mul: Primitive = _elementwise(
-    "mul", _multiply,
+    "mul", np.multiply,
     [lambda g, out, x, y: g * y, lambda g, out, x, y: g * x],
     formula="∂(x·y)/∂x = y, ∂(x·y)/∂y = x",
     samples=[
@@ -112,7 +102,7 @@ mul: Primitive = _elementwise(
 )
 
 div: Primitive = _elementwise(
-    "div", _divide,
+    "div", np.divide,
     [
         lambda g, out, x, y: div(g, y),
         lambda g, out, x, y: neg(div(mul(g, out), y)),  # −x/y² = −out/y
@@ -189,7 +179,7 @@ def _pow_sample(x: Any, y: Any) -> Any:
 
 
 pow: Primitive = _elementwise(  # noqa: A001 - the API name
-    "pow", quiet(np.power),
+    "pow", np.power,
     [_pow_vjp_x, _pow_vjp_y],
     formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·ln x",
     check=_check_pow,
@@ -236,7 +226,7 @@ abs: Primitive = _elementwise(  # noqa: A001 - the API name
 )
 
 exp: Primitive = _elementwise(
-    "exp", quiet(np.exp),
+    "exp", np.exp,
     [lambda g, out, x: g * out],
     formula="∂eˣ/∂x = eˣ",
     samples=unary_samples(lambda x: x.exp(), _draw.normal),
@@ -244,7 +234,7 @@ exp: Primitive = _elementwise(
 )
 
 log: Primitive = _elementwise(
-    "log", quiet(np.log),
+    "log", np.log,
     [lambda g, out, x: div(g, x)],
     formula="∂ ln x/∂x = 1/x",
     samples=unary_samples(lambda x: x.log(), _draw.positive),
@@ -252,7 +242,7 @@ log: Primitive = _elementwise(
 )
 
 log1p: Primitive = _elementwise(
-    "log1p", quiet(np.log1p),
+    "log1p", np.log1p,
     [lambda g, out, x: div(g, add(x, 1))],
     formula="∂ ln(1+x)/∂x = 1/(1+x)",
     samples=unary_samples(lambda x: log1p(x), _draw.positive),
@@ -261,7 +251,7 @@ log1p: Primitive = _elementwise(
 )
 
 sqrt: Primitive = _elementwise(
-    "sqrt", quiet(np.sqrt),
+    "sqrt", np.sqrt,
     [lambda g, out, x: div(g, mul(out, 2))],
     formula="∂√x/∂x = 1/(2√x) (+∞ at x = 0)",
     samples=unary_samples(lambda x: x.sqrt(), _draw.positive),
@@ -275,7 +265,7 @@ sqrt: Primitive = _elementwise(
 )
 
 sin: Primitive = _elementwise(
-    "sin", quiet(np.sin),  # sin ±inf = nan
+    "sin", np.sin,
     [lambda g, out, x: mul(g, cos(x))],
     formula="∂ sin x/∂x = cos x",
     samples=unary_samples(lambda x: x.sin(), _draw.normal),
@@ -283,7 +273,7 @@ sin: Primitive = _elementwise(
 )
 
 cos: Primitive = _elementwise(
-    "cos", quiet(np.cos),
+    "cos", np.cos,
     [lambda g, out, x: neg(mul(g, sin(x)))],
     formula="∂ cos x/∂x = −sin x",
     samples=unary_samples(lambda x: x.cos(), _draw.normal),
@@ -313,12 +303,11 @@ def _sigmoid(x: Any) -> Any:
     e = np.negative(x)
     if type(e) is not np.ndarray:  # a 0-d input gives a NumPy scalar: make it a buffer
         e = np.array(e)
-    _quiet_exp(e, out=e)
+    np.exp(e, out=e)
     e += 1
     return np.reciprocal(e, out=e)
 
 
-_quiet_exp = quiet(np.exp)
 _LARGE = np.array([-8.0, -3.0, 3.0, 8.0])
 
 # A primitive rather than 1/(1+exp(−x)) composed: for numerical stability (no overflow for

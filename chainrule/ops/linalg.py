@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._quiet import quiet
 from chainrule.autodiff import Primitive
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
@@ -96,7 +95,6 @@ def _blas_ready(a: Any) -> Any:
     return a
 
 
-@quiet  # overflow to ±inf and inf·0 = nan are IEEE answers, given silently
 def _matmul(x: Any, y: Any) -> Any:
     # the gradient of a sum is a stride-0 matrix of ones, which would otherwise leave BLAS
     return np.matmul(_blas_ready(x), _blas_ready(y))
@@ -143,7 +141,6 @@ def _rows(a: Any) -> Any:
     return a if len(shape) == 2 else reshape(a, shape=(-1, shape[-1]))
 
 
-@quiet  # as matmul: overflow and inf·0 give ±inf and nan silently
 def _linear(x: Any, w: Any, b: Any = None) -> Any:
     out = np.matmul(_blas_ready(x), w.T)
     if b is None:

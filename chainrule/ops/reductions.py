@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._quiet import quiet
 from chainrule.autodiff import Primitive, apply, raw
 from chainrule.ops._axes import keepdims_shape, normalize_axis, shape_of
 from chainrule.ops._samples import Draw, reduction_samples
@@ -40,13 +39,9 @@ def _reduce_sample(name: str) -> Any:
     return lambda x, **kw: getattr(x, name)(**kw)
 
 
-# add.reduce is what np.sum runs, without its Python wrapper; a sum may overflow to ±inf
-# (or meet inf − inf = nan): IEEE answers, given silently
-_quiet_add_reduce = quiet(np.add.reduce)
-
-
 def _sum(x: Any, axis: Any = None, keepdims: Any = False) -> Any:
-    return _quiet_add_reduce(x, axis=axis, keepdims=keepdims)
+    # add.reduce is what np.sum runs, without its Python wrapper
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _sum_form(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
