@@ -207,8 +207,9 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
         callbacks: objects with an optional ``on_epoch_end(epoch, logs) -> bool``;
             returning ``True`` stops training after that epoch. Optional
             ``on_train_begin(model)`` and ``on_train_end(model)`` are called too.
-        progress: show a progress bar (tqdm, with the epoch's loss and metrics) — only
-            when standard output is a terminal; otherwise ``fit`` prints nothing.
+        progress: show a progress bar (tqdm, with the epoch's loss and metrics) — a widget
+            in Jupyter, text on a terminal; elsewhere (output redirected to a file or a
+            pipe) ``fit`` prints nothing.
 
     Returns:
         A :class:`History`; ``history.history["loss"]`` has one value per epoch run.
