@@ -1,84 +1,40 @@
-r"""``nn.Module`` and ``nn.Parameter``: PyTorch's way of organising parameters.
+r"""``nn.Module``: PyTorch's way of organising parameters, buffers and child modules.
 
-A :class:`Module` owns :class:`Parameter` tensors and child modules. Assigning either
-as an attribute registers it (``self.weight = Parameter(...)``, ``self.fc = Linear(...)``),
-which is what lets ``parameters()``, ``named_parameters()``, ``zero_grad()``,
-``state_dict()`` and ``load_state_dict()`` find every parameter of a whole network by
-walking the tree of children. Names are dotted paths, as in PyTorch: ``"fc.weight"``,
-``"0.bias"``.
+A :class:`Module` owns :class:`~chainrule.nn.Parameter` tensors, buffers (tensors that
+are state but are not optimised, like BatchNorm's running mean: ``register_buffer``) and
+child modules. Assigning a Parameter or a Module as an attribute registers it
+(``self.weight = Parameter(...)``, ``self.fc = Linear(...)``), which is what lets
+``parameters()``, ``zero_grad()``, ``state_dict()`` and ``load_state_dict()`` find every
+tensor of a whole network by walking the tree of children. Names are dotted paths, as in
+PyTorch: ``"fc.weight"``, ``"0.bias"``, ``"1.running_mean"``.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, TypeVar
 
 import numpy as np
 
-from chainrule._config import STATE
-from chainrule._convert import to_array
-from chainrule.autodiff import Traced, scope
-from chainrule.errors import shape_str
+from chainrule._convert import as_dtype
+from chainrule.autodiff import scope
+from chainrule.nn.parameter import Parameter
+from chainrule.nn.slots import IncompatibleKeys, cast_floating, check_buffer, load_into
 from chainrule.tensor import Tensor, wrap
 
+__all__ = ["IncompatibleKeys", "Module", "Parameter"]
 
-class Parameter(Tensor):
-    r"""A Tensor that a :class:`Module` registers as one of its parameters.
-
-    It requires grad by default and always holds floating data (integer data is
-    promoted to the default dtype). ``Parameter(t)`` shares ``t``'s array, as in PyTorch.
-    Results of operations on a Parameter are plain Tensors, so only the leaves you
-    create are registered.
-
-    Args:
-        data: a Tensor, array or nested list (default: an empty float tensor).
-        requires_grad: whether ``backward()`` fills ``.grad`` (default True).
-
-    >>> import chainrule as cr
-    >>> w = cr.nn.Parameter([1.0, 2.0])
-    >>> w.requires_grad, type(w * 2).__name__
-    (True, 'Tensor')
-    """
-
-    __slots__ = ()
-
-    # What backward() stores there: a plain Tensor (or nothing yet).
-    grad: Tensor | None
-    requires_grad: bool
-
-    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
-        if data is None:
-            array = np.empty((0,), dtype=STATE.default_dtype)
-        else:
-            array = to_array(data, op="Parameter", copy=False)
-        if array.dtype.kind != "f":
-            array = array.astype(STATE.default_dtype)
-        self._data = array
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._node = None
-
-    # An operation on a Parameter (w.T, w * 2, its gradient) is an ordinary Tensor: only
-    # leaves the user creates should be registered by Module.__setattr__.
-    _result_class = Tensor
-
-    def __repr__(self) -> str:
-        return "Parameter containing:\n" + super().__repr__()
-
-class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` skipped (PyTorch's ``_IncompatibleKeys``)."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
+_M = TypeVar("_M", bound="Module")
 
 
 class Module:
     r"""Base class of every layer and model.
 
     Subclasses call ``super().__init__()`` first, assign their parameters and child
-    modules as attributes, and define ``forward``. Calling the module runs ``forward``
-    inside a graph scope named after it, so ``draw_graph`` can collapse the layer.
+    modules as attributes, register their buffers, and define ``forward``. Calling the
+    module runs ``forward`` inside a graph scope named after it, so ``draw_graph`` can
+    collapse the layer.
 
     >>> import chainrule as cr
     >>> from chainrule import nn
@@ -99,11 +55,15 @@ class Module:
     training: bool
     # Set with object.__setattr__ in __init__; None entries reserve a name (bias=False).
     _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent_buffers_set: set[str]
     _modules: OrderedDict[str, Module | None]
     _label: str | None
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_label", None)
@@ -112,6 +72,7 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         params: OrderedDict[str, Parameter | None] | None = self.__dict__.get("_parameters")
         modules: OrderedDict[str, Module | None] | None = self.__dict__.get("_modules")
+        buffers: OrderedDict[str, Tensor | None] | None = self.__dict__.get("_buffers")
         if isinstance(value, (Parameter, Module)):
             if params is None or modules is None:
                 raise AttributeError(
@@ -128,6 +89,14 @@ class Module:
             self._clear_slot(params, name, value, "parameter", "nn.Parameter")
         elif modules is not None and name in modules:
             self._clear_slot(modules, name, value, "child module", "nn.Module")
+        elif buffers is not None and name in buffers:
+            # a buffer slot takes a new tensor (PyTorch's ``self.running_mean = …``)
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign {type(value).__name__} as buffer "
+                    f"'{name}' (Tensor or None expected)"
+                )
+            buffers[name] = value
         else:
             object.__setattr__(self, name, value)
 
@@ -145,21 +114,22 @@ class Module:
         """Remove ``name`` wherever it is registered, before registering it again."""
         self.__dict__.pop(name, None)
         self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
         self._modules.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: parameters and children live in the dicts.
-        for table in ("_parameters", "_modules"):
+        # Only called when normal lookup fails: parameters, buffers and children live in
+        # the dicts.
+        for table in ("_parameters", "_buffers", "_modules"):
             entries = self.__dict__.get(table)
             if entries is not None and name in entries:
                 return entries[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
-        if name in self._parameters:
-            del self._parameters[name]
-        elif name in self._modules:
-            del self._modules[name]
+        if name in self._parameters or name in self._buffers or name in self._modules:
+            self._forget(name)
         else:
             object.__delattr__(self, name)
 
@@ -172,6 +142,44 @@ class Module:
             )
         self._forget(name)
         self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True
+                        ) -> None:
+        r"""Register ``tensor`` as a buffer: state that is not a parameter, such as
+        BatchNorm's running mean.
+
+        A buffer is read and replaced as an attribute (``self.running_mean = new``), is
+        listed by :meth:`buffers`, not by :meth:`parameters` (so no optimiser updates it),
+        and is saved and loaded with the state dict unless ``persistent=False``.
+
+        Args:
+            name: the attribute name (no ``"."``, not an existing attribute).
+            tensor: a Tensor, or ``None`` (reserves the name; not in the state dict).
+            persistent: include the buffer in :meth:`state_dict`.
+
+        Raises:
+            KeyError: an empty or dotted name, or one that is already another attribute.
+            TypeError: a name that is not a str, or a value that is not a Tensor or None.
+
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> m = nn.Module()
+        >>> m.register_buffer("count", cr.zeros(1))
+        >>> list(m.state_dict()), list(m.parameters())
+        (['count'], [])
+        """
+        if "_buffers" not in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}: cannot assign buffer before Module.__init__() call "
+                "(call super().__init__() first)"
+            )
+        taken = isinstance(name, str) and name not in self._buffers and hasattr(self, name)
+        check_buffer(type(self).__name__, name, tensor, persistent, taken)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as a child under ``name``."""
@@ -203,7 +211,7 @@ class Module:
         with scope(type(self).__name__ if label is None else f"{label}: {type(self).__name__}"):
             return self.forward(*args, **kwargs)
 
-    def train(self, mode: bool = True) -> Module:
+    def train(self: _M, mode: bool = True) -> _M:
         """Set training mode (Dropout drops) on this module and every descendant."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
@@ -211,7 +219,7 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self) -> Module:
+    def eval(self: _M) -> _M:
         """Set evaluation mode (``train(False)``): Dropout becomes the identity."""
         return self.train(False)
 
@@ -249,33 +257,51 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
+    def _named_members(self, table: str, prefix: str, recurse: bool
+                       ) -> Iterator[tuple[str, Any]]:
+        """``(dotted name, entry)`` of ``module.<table>`` over the tree; an entry shared
+        between slots is listed once, under its first name."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for module_name, module in modules:
+            for name, entry in getattr(module, table).items():
+                if entry is None or id(entry) in seen:
+                    continue
+                seen.add(id(entry))
+                yield (f"{module_name}.{name}" if module_name else name), entry
+
     def named_parameters(self, prefix: str = "", recurse: bool = True
                          ) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` pairs in registration order, e.g. ``"0.weight"``.
 
         A parameter shared between layers is listed once, under its first name.
         """
-        seen: set[int] = set()
-        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
-        for module_name, module in modules:
-            for name, param in module._parameters.items():
-                if param is None or id(param) in seen:
-                    continue
-                seen.add(id(param))
-                yield (f"{module_name}.{name}" if module_name else name), param
+        return self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter, in the order of :meth:`named_parameters`."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def apply(self, fn: Callable[[Module], object]) -> Module:
-        """Call ``fn(module)`` on every descendant, children first, then on ``self``."""
+    def named_buffers(self, prefix: str = "", recurse: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` pairs, e.g. ``"0.running_mean"``, persistent or not."""
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer, in the order of :meth:`named_buffers`."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self: _M, fn: Callable[[Module], object]) -> _M:
+        """Call ``fn(module)`` on every descendant, children first, then on ``self``;
+        returns ``self`` (e.g. ``model.apply(init_weights)``)."""
         for child in self.children():
             child.apply(fn)
         fn(self)
         return self
 
+    # ------------------------------------------------------------ gradients and dtypes
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget accumulated gradients: ``.grad = None`` (PyTorch 2's default), or a
         tensor of zeros with ``set_to_none=False``."""
@@ -285,28 +311,64 @@ class Module:
             else:
                 param.grad = wrap(np.zeros_like(param.data))
 
+    def requires_grad_(self: _M, flag: bool = True) -> _M:
+        """Set ``requires_grad`` on every parameter (``False`` freezes the module, e.g. to
+        fine-tune only a new head); returns ``self``."""
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"requires_grad_: flag must be a bool, got {flag!r}")
+        for param in self.parameters():
+            param.requires_grad_(bool(flag))
+        return self
+
+    def to(self: _M, dtype: Any) -> _M:
+        """Convert every floating parameter (and its ``.grad``) and floating buffer to
+        ``dtype``; returns ``self``.
+
+        As in PyTorch, each Parameter is converted in place (the same object, so an
+        optimiser that holds it keeps working); a buffer is replaced by a converted
+        tensor. Integer buffers (such as a step count) keep their dtype.
+
+        >>> from chainrule import nn
+        >>> nn.Linear(2, 1).to("float64").weight.dtype
+        dtype('float64')
+        """
+        resolved = as_dtype("Module.to", dtype)
+        if resolved.kind != "f":
+            raise TypeError(
+                f"Module.to: only floating dtypes are accepted (float16, float32, float64), "
+                f"got {resolved}"
+            )
+        for module in self.modules():
+            cast_floating(module._parameters, module._buffers, resolved)
+        return self
+
+    def double(self: _M) -> _M:
+        """``to("float64")``: every floating parameter and buffer in double precision."""
+        return self.to(np.float64)
+
+    def float(self: _M) -> _M:
+        """``to("float32")``: every floating parameter and buffer in single precision."""
+        return self.to(np.float32)
+
     # ------------------------------------------------------------ state
     def state_dict(self) -> OrderedDict[str, Tensor]:
-        """An ordered dict from dotted parameter name to a detached *copy* of its value.
+        """An ordered dict from dotted name to a detached *copy* of each parameter and
+        persistent buffer: per module its parameters, then its buffers, then its children
+        (PyTorch's order).
 
         >>> from chainrule import nn
         >>> list(nn.Linear(2, 3).state_dict())
         ['weight', 'bias']
         """
-        state: OrderedDict[str, Tensor] = OrderedDict()
-        for module_name, module in self.named_modules():
-            for name, param in module._parameters.items():
-                if param is not None:
-                    key = f"{module_name}.{name}" if module_name else name
-                    state[key] = wrap(param.data.copy())
-        return state
+        return OrderedDict((name, wrap(tensor.data.copy())) for name, tensor in self._slots())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
                         ) -> IncompatibleKeys:
-        r"""Copy values from ``state_dict`` into this module's parameters, in place.
+        r"""Copy values from ``state_dict`` into this module's parameters and persistent
+        buffers, in place.
 
         Values may be Tensors, NumPy arrays or nested lists; each is cast to the
-        parameter's dtype. The Parameter objects are kept (an optimiser holding them
+        tensor's dtype. The Parameter objects are kept (an optimiser holding them
         sees the new values).
 
         Returns:
@@ -316,52 +378,19 @@ class Module:
             RuntimeError: listing missing keys and unexpected keys (when ``strict``) and
                 shape mismatches (always), in PyTorch's wording; nothing is copied then.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(
-                f"load_state_dict: expected a mapping of name to tensor, "
-                f"got {type(state_dict).__name__}"
-            )
-        own = dict(self._param_slots())
-        missing = [name for name in own if name not in state_dict]
-        unexpected = [name for name in state_dict if name not in own]
-        arrays: dict[str, np.ndarray] = {}
-        errors: list[str] = []
-        for name, param in own.items():
-            if name not in state_dict:
-                continue
-            value = state_dict[name]
-            array = value.data if isinstance(value, Traced) else to_array(
-                value, op="load_state_dict", copy=False)
-            if array.shape != param.shape:
-                errors.append(
-                    f"size mismatch for {name}: copying a param with shape "
-                    f"{shape_str(array.shape)} from checkpoint, the shape in current model "
-                    f"is {shape_str(param.shape)}."
-                )
-            arrays[name] = array
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                + "\n\t".join(errors)
-            )
-        for name, array in arrays.items():
-            np.copyto(own[name].data, array, casting="unsafe")
-        return IncompatibleKeys(missing, unexpected)
+        return load_into(type(self).__name__, dict(self._slots()), state_dict, strict)
 
-    def _param_slots(self) -> Iterator[tuple[str, Parameter]]:
-        """``(dotted name, parameter)`` for every parameter slot (a shared parameter under
-        each of its names)."""
+    def _slots(self) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, tensor)`` for every state-dict slot: parameters, then persistent
+        buffers, module by module (a shared tensor under each of its names)."""
         for module_name, module in self.named_modules():
+            dot = f"{module_name}." if module_name else ""
             for key, param in module._parameters.items():
                 if param is not None:
-                    yield (f"{module_name}.{key}" if module_name else key), param
+                    yield dot + key, param
+            for key, buffer in module._buffers.items():
+                if buffer is not None and key not in module._non_persistent_buffers_set:
+                    yield dot + key, buffer
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:
@@ -380,4 +409,5 @@ class Module:
         return head + "\n" + "\n".join(lines) + "\n)"
 
     def __dir__(self) -> Iterable[str]:
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules))
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
