@@ -3,17 +3,20 @@
 ``from chainrule import nn`` and ``import chainrule.nn.functional as F``.
 """
 
-from chainrule.nn import functional, init
+from chainrule.nn import functional, init, utils
+from chainrule.nn.containers import ModuleDict, ModuleList
 from chainrule.nn.layers import (
     GELU,
     MLP,
     Dropout,
+    Flatten,
     Identity,
     LeakyReLU,
     Linear,
     ReLU,
     Sequential,
     Sigmoid,
+    Softmax,
     Softplus,
     Tanh,
 )
@@ -26,10 +29,12 @@ from chainrule.nn.losses import (
     MSELoss,
     NLLLoss,
 )
-from chainrule.nn.module import Module, Parameter
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "GELU", "HuberLoss",
-    "Identity", "L1Loss", "LeakyReLU", "Linear", "MLP", "MSELoss", "Module", "NLLLoss",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softplus", "Tanh", "functional", "init",
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "GELU",
+    "HuberLoss", "Identity", "L1Loss", "LeakyReLU", "Linear", "MLP", "MSELoss", "Module",
+    "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
+    "Softmax", "Softplus", "Tanh", "functional", "init", "utils",
 ]

@@ -1,6 +1,7 @@
-r"""Layers: ``Linear``, the activation modules, ``Dropout``, ``Identity``, ``Sequential`` and
-``MLP``. Each is a :class:`~chainrule.nn.Module` whose ``forward`` calls
-:mod:`chainrule.nn.functional`; the math (and its derivative) is documented there.
+r"""Layers: ``Linear``, the activation modules (and ``Softmax``), ``Dropout``, ``Identity``,
+``Flatten``, ``Sequential`` and ``MLP``. Each is a :class:`~chainrule.nn.Module` whose
+``forward`` calls :mod:`chainrule.nn.functional`; the math (and its derivative) is
+documented there.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, cast, overload
 import numpy as np
 
 from chainrule._config import get_default_dtype
+from chainrule._convert import numpy_axis_names
 from chainrule.errors import shape_str
 from chainrule.nn import functional as F
 from chainrule.nn import init
@@ -20,8 +22,8 @@ from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, as_tensor
 
 __all__ = [
-    "GELU", "MLP", "Dropout", "Identity", "LeakyReLU", "Linear", "ReLU", "Sequential",
-    "Sigmoid", "Softplus", "Tanh",
+    "GELU", "MLP", "Dropout", "Flatten", "Identity", "LeakyReLU", "Linear", "ReLU",
+    "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
 ]
 
 
@@ -127,6 +129,58 @@ class Identity(Module):
         return x
 
 
+class Flatten(Module):
+    r"""Merge the axes ``start_dim`` … ``end_dim`` (inclusive, negatives from the end) into
+    one: ``(N, C, H, W) → (N, C·H·W)`` with the defaults, which keep the batch axis. A
+    reshape, so the gradient is reshaped back.
+
+    Args:
+        start_dim: first axis to merge (default 1).
+        end_dim: last axis to merge (default -1).
+
+    Shape:
+        - Input: ``(*, S_start, …, S_end, *)``. Output: ``(*, S_start·…·S_end, *)``.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> nn.Flatten()(cr.zeros(8, 3, 4, 4)).shape
+    (8, 48)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"Flatten: {name} must be an int, got {value!r}")
+        self.start_dim = int(start_dim)
+        self.end_dim = int(end_dim)
+
+    def _axis(self, name: str, axis: int, shape: tuple[int, ...]) -> int:
+        ndim = max(len(shape), 1)  # a 0-d input flattens like a 1-element vector
+        if not -ndim <= axis < ndim:
+            raise ValueError(
+                f"Flatten({self.extra_repr()}): {name} {axis} is out of range for an input "
+                f"of shape {shape_str(shape)} (valid: {-ndim} to {ndim - 1})"
+            )
+        return axis % ndim
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x, "Flatten")
+        shape = x.shape
+        start = self._axis("start_dim", self.start_dim, shape)
+        end = self._axis("end_dim", self.end_dim, shape)
+        if start > end:
+            raise ValueError(
+                f"Flatten({self.extra_repr()}): start_dim comes after end_dim for an input "
+                f"of shape {shape_str(shape)}"
+            )
+        merged = math.prod(shape[start:end + 1])
+        return x.reshape(*shape[:start], merged, *shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
 # ---------------------------------------------------------------- activation modules
 
 
@@ -220,6 +274,39 @@ class Softplus(Module):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    r""":math:`\mathrm{softmax}(x)_i = e^{x_i}/\sum_j e^{x_j}` along ``axis`` (NumPy's word
+    for PyTorch's ``dim``); Jacobian :math:`s_i(\delta_{ij} - s_j)`. Stable for any
+    finite input (shifted by the max).
+
+    Args:
+        axis: the axis whose entries sum to 1 (default -1).
+
+    Shape:
+        - Input: any shape. Output: the same shape.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> nn.Softmax(axis=1)(cr.zeros(2, 4)).tolist()[0]
+    [0.25, 0.25, 0.25, 0.25]
+    """
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Softmax: axis must be an int, got {type(axis).__name__}")
+        self.axis = int(axis)
+
+    # nn.Softmax(dim=1), PyTorch's spelling, gets a TypeError that names axis=
+    __init__ = numpy_axis_names(__init__, "Softmax")
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softmax(x, axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
 
 
 class Dropout(Module):

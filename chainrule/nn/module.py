@@ -79,10 +79,11 @@ class Module:
                     f"{type(self).__name__}: cannot assign {type(value).__name__} "
                     f"'{name}' before Module.__init__() call (call super().__init__() first)"
                 )
-            self._forget(name)
             if isinstance(value, Parameter):
+                self._forget(name, keep="_parameters")
                 params[name] = value
             else:
+                self._forget(name, keep="_modules")
                 modules[name] = value
                 object.__setattr__(value, "_label", name)
         elif params is not None and name in params:
@@ -110,13 +111,15 @@ class Module:
             )
         table[name] = None
 
-    def _forget(self, name: str) -> None:
-        """Remove ``name`` wherever it is registered, before registering it again."""
+    def _forget(self, name: str, keep: str = "") -> None:
+        """Remove ``name`` wherever it is registered, before registering it again; the
+        ``keep`` table is left alone, so a name registered again there keeps its place in
+        the order (PyTorch's rule)."""
         self.__dict__.pop(name, None)
-        self._parameters.pop(name, None)
-        self._buffers.pop(name, None)
+        for table in ("_parameters", "_buffers", "_modules"):
+            if table != keep:
+                getattr(self, table).pop(name, None)
         self._non_persistent_buffers_set.discard(name)
-        self._modules.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: parameters, buffers and children live in
@@ -140,7 +143,7 @@ class Module:
                 f"register_parameter: expected an nn.Parameter or None for '{name}', "
                 f"got {type(param).__name__}"
             )
-        self._forget(name)
+        self._forget(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True
@@ -175,6 +178,7 @@ class Module:
             )
         taken = isinstance(name, str) and name not in self._buffers and hasattr(self, name)
         check_buffer(type(self).__name__, name, tensor, persistent, taken)
+        self._forget(name, keep="_buffers")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -188,9 +192,15 @@ class Module:
                 f"add_module: expected an nn.Module or None for '{name}', "
                 f"got {type(module).__name__}"
             )
+        if not isinstance(name, str):
+            raise TypeError(f"add_module: module name should be a string, got "
+                            f"{type(name).__name__}")
         if "." in name or name == "":
             raise KeyError(f"add_module: module name can't be empty or contain '.', got {name!r}")
-        self._forget(name)
+        if name not in self._modules and hasattr(self, name):
+            raise KeyError(f"add_module: attribute '{name}' already exists on "
+                           f"{type(self).__name__}")
+        self._forget(name, keep="_modules")
         self._modules[name] = module
         if module is not None:
             object.__setattr__(module, "_label", name)
