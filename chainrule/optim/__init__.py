@@ -2,7 +2,8 @@ r"""Optimisers and learning-rate schedules, each following PyTorch's update rule
 
 ``SGD`` (the textbook's :math:`\theta \leftarrow \theta - \alpha\nabla_\theta J` at momentum
 0), ``Adagrad``, ``RMSprop``, ``Adam`` and ``AdamW``; ``lr_scheduler`` holds ``StepLR``,
-``ExponentialLR`` and ``CosineAnnealingLR``.
+``ExponentialLR``, ``CosineAnnealingLR``, ``LambdaLR``, ``OneCycleLR`` and
+``ReduceLROnPlateau``.
 """
 
 from chainrule.optim import lr_scheduler
