@@ -27,23 +27,29 @@ MODULES = {
     "chainrule.calculus": "derivative taylor integrate",
     "chainrule.nn": (
         "Module Parameter Linear Sequential ReLU Sigmoid Tanh LeakyReLU GELU Softplus Dropout "
-        "Identity MLP MSELoss L1Loss HuberLoss BCELoss BCEWithLogitsLoss CrossEntropyLoss"
+        "Identity MLP MSELoss L1Loss HuberLoss BCELoss BCEWithLogitsLoss CrossEntropyLoss "
+        "ModuleList ModuleDict Flatten Softmax utils"
     ),
+    "chainrule.nn.utils": "clip_grad_norm_ clip_grad_value_",
     "chainrule.nn.functional": (
         "sigmoid tanh relu leaky_relu softplus gelu softmax log_softmax mse_loss l1_loss "
         "huber_loss binary_cross_entropy binary_cross_entropy_with_logits cross_entropy "
         "nll_loss l1_penalty l2_penalty"
     ),
     "chainrule.optim": "Optimizer SGD Adagrad RMSprop Adam AdamW lr_scheduler",
-    "chainrule.optim.lr_scheduler": "StepLR ExponentialLR CosineAnnealingLR",
-    "chainrule.data": "TensorDataset DataLoader load_dataset",
+    "chainrule.optim.lr_scheduler": (
+        "StepLR ExponentialLR CosineAnnealingLR LambdaLR OneCycleLR ReduceLROnPlateau"
+    ),
+    "chainrule.data": "TensorDataset DataLoader load_dataset random_split",
     "chainrule.viz": (
         "draw_graph plot_activations plot_loss plot_descent gradient_flow plot_gradcheck"
     ),
 }
 
 MODULE_METHODS = (
-    "forward parameters named_parameters zero_grad train eval state_dict load_state_dict"
+    "forward parameters named_parameters zero_grad train eval state_dict load_state_dict "
+    "register_buffer buffers named_buffers modules children named_modules named_children "
+    "apply requires_grad_ to double float"
 ).split()
 OPTIMIZER_METHODS = "step zero_grad state_dict load_state_dict".split()
 

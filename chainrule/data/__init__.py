@@ -2,5 +2,6 @@
 
 from chainrule.data.datasets import DATASETS, load_dataset
 from chainrule.data.loader import DataLoader, TensorDataset
+from chainrule.data.split import Subset, random_split
 
-__all__ = ["DATASETS", "DataLoader", "TensorDataset", "load_dataset"]
+__all__ = ["DATASETS", "DataLoader", "Subset", "TensorDataset", "load_dataset", "random_split"]

@@ -16,6 +16,7 @@ import numpy as np
 from chainrule._config import default_generator
 from chainrule._convert import to_array
 from chainrule.autodiff import Traced
+from chainrule.data.split import Subset
 from chainrule.errors import shape_str
 from chainrule.tensor import Tensor, wrap
 
@@ -89,6 +90,14 @@ def _collate(samples: list[Any]) -> Tensor | tuple[Any, ...]:
     return wrap(np.stack(arrays))
 
 
+def _gathers(dataset: Any) -> bool:
+    """Whether ``dataset`` hands out a batch in one fancy-indexing step: a TensorDataset,
+    or Subsets of one."""
+    if isinstance(dataset, Subset):
+        return _gathers(dataset.dataset)
+    return isinstance(dataset, TensorDataset)
+
+
 def _check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"DataLoader: {name} must be a bool, got {value!r}")
@@ -105,7 +114,8 @@ class DataLoader:
     generator, which :func:`chainrule.manual_seed` seeds.
 
     Args:
-        dataset: a :class:`TensorDataset`, or any object with ``__len__`` and
+        dataset: a :class:`TensorDataset` (or a :class:`Subset` of one, e.g. from
+            :func:`random_split`), or any object with ``__len__`` and
             ``__getitem__(i)`` returning a sample (a tuple of tensors/arrays/numbers, or a
             single one).
         batch_size: samples per batch (the last batch may be smaller).
@@ -114,10 +124,10 @@ class DataLoader:
         drop_last: drop the last batch when it has fewer than ``batch_size`` samples.
 
     Returns (when iterated):
-        For a :class:`TensorDataset`, tuples of Tensors of ``batch_size`` rows gathered by
-        fancy indexing (no per-sample Python loop, no graph). For other datasets, samples
-        stacked along a new first axis: a tuple of Tensors when samples are tuples, else a
-        Tensor.
+        For a :class:`TensorDataset` (or Subsets of one), tuples of Tensors of
+        ``batch_size`` rows gathered by fancy indexing (no per-sample Python loop, no
+        graph). For other datasets, samples stacked along a new first axis: a tuple of
+        Tensors when samples are tuples, else a Tensor.
 
     Raises:
         TypeError: a dataset without ``__len__``/``__getitem__``, or a non-int/non-bool
@@ -172,9 +182,8 @@ class DataLoader:
         return generator.permutation(n)
 
     def _fetch(self, indices: np.ndarray) -> Any:
-        gather = getattr(self.dataset, "gather", None)
-        if isinstance(self.dataset, TensorDataset) and gather is not None:
-            return gather(indices)
+        if _gathers(self.dataset):
+            return self.dataset.gather(indices)
         return _collate([self.dataset[int(i)] for i in indices])
 
     def __iter__(self) -> Iterator[Any]:
