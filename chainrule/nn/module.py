@@ -17,13 +17,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from chainrule._convert import as_dtype
 from chainrule.autodiff import scope
+from chainrule.nn import slots
 from chainrule.nn.parameter import Parameter
-from chainrule.nn.slots import IncompatibleKeys, cast_floating, check_buffer, load_into
 from chainrule.tensor import Tensor, wrap
 
-__all__ = ["IncompatibleKeys", "Module", "Parameter"]
+__all__ = ["Module", "Parameter"]
 
 _M = TypeVar("_M", bound="Module")
 
@@ -171,13 +170,10 @@ class Module:
         >>> list(m.state_dict()), list(m.parameters())
         (['count'], [])
         """
-        if "_buffers" not in self.__dict__:
-            raise AttributeError(
-                f"{type(self).__name__}: cannot assign buffer before Module.__init__() call "
-                "(call super().__init__() first)"
-            )
-        taken = isinstance(name, str) and name not in self._buffers and hasattr(self, name)
-        check_buffer(type(self).__name__, name, tensor, persistent, taken)
+        ready = "_buffers" in self.__dict__
+        taken = ready and isinstance(name, str) and name not in self._buffers \
+            and hasattr(self, name)
+        slots.check_buffer(type(self).__name__, ready, name, tensor, persistent, taken)
         self._forget(name, keep="_buffers")
         self._buffers[name] = tensor
         if persistent:
@@ -192,14 +188,8 @@ class Module:
                 f"add_module: expected an nn.Module or None for '{name}', "
                 f"got {type(module).__name__}"
             )
-        if not isinstance(name, str):
-            raise TypeError(f"add_module: module name should be a string, got "
-                            f"{type(name).__name__}")
-        if "." in name or name == "":
-            raise KeyError(f"add_module: module name can't be empty or contain '.', got {name!r}")
-        if name not in self._modules and hasattr(self, name):
-            raise KeyError(f"add_module: attribute '{name}' already exists on "
-                           f"{type(self).__name__}")
+        taken = isinstance(name, str) and name not in self._modules and hasattr(self, name)
+        slots.check_name("add_module", "module", type(self).__name__, name, taken)
         self._forget(name, keep="_modules")
         self._modules[name] = module
         if module is not None:
@@ -342,14 +332,9 @@ class Module:
         >>> nn.Linear(2, 1).to("float64").weight.dtype
         dtype('float64')
         """
-        resolved = as_dtype("Module.to", dtype)
-        if resolved.kind != "f":
-            raise TypeError(
-                f"Module.to: only floating dtypes are accepted (float16, float32, float64), "
-                f"got {resolved}"
-            )
+        resolved = slots.floating_dtype("Module.to", dtype)
         for module in self.modules():
-            cast_floating(module._parameters, module._buffers, resolved)
+            slots.cast_floating(module._parameters, module._buffers, resolved)
         return self
 
     def double(self: _M) -> _M:
@@ -373,7 +358,7 @@ class Module:
         return OrderedDict((name, wrap(tensor.data.copy())) for name, tensor in self._slots())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
-                        ) -> IncompatibleKeys:
+                        ) -> slots.IncompatibleKeys:
         r"""Copy values from ``state_dict`` into this module's parameters and persistent
         buffers, in place.
 
@@ -388,7 +373,7 @@ class Module:
             RuntimeError: listing missing keys and unexpected keys (when ``strict``) and
                 shape mismatches (always), in PyTorch's wording; nothing is copied then.
         """
-        return load_into(type(self).__name__, dict(self._slots()), state_dict, strict)
+        return slots.load_into(type(self).__name__, dict(self._slots()), state_dict, strict)
 
     def _slots(self) -> Iterator[tuple[str, Tensor]]:
         """``(dotted name, tensor)`` for every state-dict slot: parameters, then persistent

@@ -14,13 +14,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainrule._convert import to_array
+from chainrule._convert import as_dtype, to_array
 from chainrule.autodiff import Traced
 from chainrule.errors import shape_str
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor, wrap
 
-__all__ = ["IncompatibleKeys", "cast_floating", "check_buffer", "load_into"]
+__all__ = ["IncompatibleKeys", "cast_floating", "check_buffer", "check_name", "floating_dtype",
+           "load_into"]
 
 
 class IncompatibleKeys(NamedTuple):
@@ -83,21 +84,28 @@ def load_into(owner: str, own: Mapping[str, Tensor], state_dict: Mapping[str, An
     return IncompatibleKeys(missing, unexpected)
 
 
-def check_buffer(owner: str, name: Any, tensor: Any, persistent: Any, taken: bool) -> None:
+def check_name(op: str, kind: str, owner: str, name: Any, taken: bool) -> None:
+    """Refuse a name that ``add_module``/``register_buffer`` cannot register (PyTorch's
+    exception types); ``taken``: ``name`` is already another kind of attribute."""
+    if not isinstance(name, str):
+        raise TypeError(f"{op}: {kind} name should be a string, got {type(name).__name__}")
+    if "." in name or name == "":
+        raise KeyError(f"{op}: {kind} name can't be empty or contain '.', got {name!r}")
+    if taken:
+        raise KeyError(f"{op}: attribute '{name}' already exists on {owner}")
+
+
+def check_buffer(owner: str, ready: bool, name: Any, tensor: Any, persistent: Any,
+                 taken: bool) -> None:
     """Refuse what ``register_buffer`` cannot register, in PyTorch's exception types.
 
-    ``taken``: ``name`` is already an attribute other than a buffer.
+    ``ready``: ``Module.__init__`` has run; ``taken``: ``name`` is already an attribute
+    other than a buffer.
     """
-    if not isinstance(name, str):
-        raise TypeError(
-            f"register_buffer: buffer name should be a string, got {type(name).__name__}"
-        )
-    if "." in name or name == "":
-        raise KeyError(
-            f"register_buffer: buffer name can't be empty or contain '.', got {name!r}"
-        )
-    if taken:
-        raise KeyError(f"register_buffer: attribute '{name}' already exists on {owner}")
+    if not ready:
+        raise AttributeError(f"{owner}: cannot assign buffer before Module.__init__() call "
+                             "(call super().__init__() first)")
+    check_name("register_buffer", "buffer", owner, name, taken)
     if tensor is not None and not isinstance(tensor, Tensor):
         raise TypeError(
             f"register_buffer: cannot assign {type(tensor).__name__} to buffer '{name}' "
@@ -105,6 +113,15 @@ def check_buffer(owner: str, name: Any, tensor: Any, persistent: Any, taken: boo
         )
     if not isinstance(persistent, bool):
         raise TypeError(f"register_buffer: persistent must be a bool, got {persistent!r}")
+
+
+def floating_dtype(op: str, dtype: Any) -> np.dtype:
+    """``dtype`` as a floating NumPy dtype, or a TypeError naming ``op``."""
+    resolved = as_dtype(op, dtype)
+    if resolved.kind != "f":
+        raise TypeError(f"{op}: only floating dtypes are accepted (float16, float32, float64), "
+                        f"got {resolved}")
+    return resolved
 
 
 def cast_floating(params: Mapping[str, Parameter | None],
