@@ -9,6 +9,7 @@ import pathlib
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import chainrule as cr
 from chainrule.ops import OP_TABLE
@@ -138,3 +139,17 @@ def test_every_convention_names_an_op_whose_formula_states_it(record):
 def test_api_md_conventions_are_all_listed():
     ops = {c.op for c in cr.conventions()}
     assert {"relu", "abs", "max", "min", "maximum", "minimum", "sqrt", "clip"} <= ops
+
+
+def test_max_pool_sends_a_tie_to_the_first_maximum():
+    # windows [3, 3] and [3, 1]: the first window's gradient goes to its first 3 only; the
+    # second window's maximum is the same element as the first's second 3
+    values = [[[3.0, 3.0, 1.0]]]
+    (g,), ts = _grad(lambda x: cr.nn.functional.max_pool1d(x, 2, stride=1), values)
+    np.testing.assert_array_equal(g, [[[1.0, 1.0, 0.0]]])
+    assert g[0, 0, 0] == _declared("test_max_pool_sends_a_tie_to_the_first_maximum")
+    np.testing.assert_array_equal(g, _torch_grads(lambda t: F.max_pool1d(t, 2, 1), ts)[0])
+    square = [[[[2.0, 2.0], [2.0, 2.0]]]]  # a four-way tie: row-major first takes it all
+    (g2,), ts2 = _grad(lambda x: cr.nn.functional.max_pool2d(x, 2), square)
+    np.testing.assert_array_equal(g2, [[[[1.0, 0.0], [0.0, 0.0]]]])
+    np.testing.assert_array_equal(g2, _torch_grads(lambda t: F.max_pool2d(t, 2), ts2)[0])

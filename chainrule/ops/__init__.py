@@ -52,6 +52,7 @@ from chainrule.ops.elementwise import (
 )
 from chainrule.ops.linalg import linear, matmul
 from chainrule.ops.losses import softmax_cross_entropy
+from chainrule.ops.pooling import max_pool, pool_sum, pool_sum_transpose
 from chainrule.ops.reductions import max, min, sum  # noqa: I001 - after shape, which it uses
 from chainrule.ops.shape import (
     cast,
@@ -73,7 +74,8 @@ __all__ = [
     "COMPOSITES", "OP_TABLE", "RECORDS", "Convention", "Exposure", "OpRecord", "Sample",
     "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "cos", "div", "erf", "exp",
     "expand", "getitem", "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "mul", "neg", "pow", "relu", "reshape", "scatter_add",
+    "max_pool", "maximum", "mean", "min", "minimum", "mul", "neg", "pool_sum",
+    "pool_sum_transpose", "pow", "relu", "reshape", "scatter_add",
     "sigmoid", "sin", "softmax", "softmax_cross_entropy", "softplus", "sqrt", "squeeze",
     "stack", "std", "sub", "sum", "sum_to", "swapaxes", "tanh", "transpose", "unsqueeze",
     "var", "where",

@@ -89,6 +89,30 @@ def _where(x: torch.Tensor, y: Any = None, cond: Any = None, c: Any = None) -> t
     return torch.where(torch.as_tensor(cond), x, y if y is not None else c)
 
 
+def _max_pool(x: torch.Tensor, kernel: Any, stride: Any, padding: Any, dilation: Any,
+              ceil_mode: bool) -> torch.Tensor:
+    pool = F.max_pool1d if len(kernel) == 1 else F.max_pool2d
+    return pool(x, kernel, stride, padding, dilation, ceil_mode=ceil_mode)
+
+
+def _pool_sum(x: torch.Tensor, kernel: Any, stride: Any, padding: Any, ceil_mode: bool
+              ) -> torch.Tensor:
+    """Window sums: avg_pool2d with divisor 1 (a 1-D pooling as a 2-D one of height 1)."""
+    if len(kernel) == 2:
+        return F.avg_pool2d(x, kernel, stride, padding, ceil_mode, divisor_override=1)
+    out = F.avg_pool2d(x.unsqueeze(-2), (1, *kernel), (1, *stride), (0, *padding), ceil_mode,
+                       divisor_override=1)
+    return out.squeeze(-2)
+
+
+def _pool_sum_transpose(g: torch.Tensor, shape: Any, **params: Any) -> torch.Tensor:
+    """The adjoint of the window sum: its vector-Jacobian product with ``g`` (differentiable
+    in ``g``)."""
+    z = torch.zeros(shape, dtype=g.dtype, requires_grad=True)
+    (vjp,) = torch.autograd.grad(_pool_sum(z, **params), z, grad_outputs=g, create_graph=True)
+    return vjp
+
+
 TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     # arithmetic (samples with a Python or NumPy constant pass it as a parameter)
     "add": lambda x, y=None, c=None: x + y if y is not None else c + x,
@@ -149,4 +173,8 @@ TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     "scatter_add": _scatter_add,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),
     "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
+    # pooling
+    "max_pool": _max_pool,
+    "pool_sum": _pool_sum,
+    "pool_sum_transpose": _pool_sum_transpose,
 }

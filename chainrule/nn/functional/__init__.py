@@ -22,6 +22,7 @@ from chainrule.nn.functional.activations import (
     tanh,
 )
 from chainrule.nn.functional.class_losses import cross_entropy, nll_loss
+from chainrule.nn.functional.embedding import embedding
 from chainrule.nn.functional.linear_dropout import dropout, linear
 from chainrule.nn.functional.losses import (
     binary_cross_entropy,
@@ -30,10 +31,21 @@ from chainrule.nn.functional.losses import (
     l1_loss,
     mse_loss,
 )
+from chainrule.nn.functional.normalization import batch_norm, layer_norm
 from chainrule.nn.functional.penalties import l1_penalty, l2_penalty
+from chainrule.nn.functional.pooling import (
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
     "gelu", "huber_loss", "l1_loss", "l1_penalty", "l2_penalty", "leaky_relu", "linear",
     "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "softplus", "tanh",
+    # pooling, normalisation, embedding
+    "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "embedding", "layer_norm",
+    "max_pool1d", "max_pool2d",
 ]
