@@ -10,7 +10,8 @@ on a strided slice, never over pixels.
   attained the maximum: ∂L/∂xⱼ = Σ g over the windows whose arg-max is j (a scatter-add;
   overlapping windows may share an arg-max and then add). At a tie the *first* maximum in
   the window's row-major order receives it, as PyTorch's kernel does (its comparison is a
-  strict ``>``). Padding holds −∞ and is never the arg-max.
+  strict ``>``). Padding holds −∞ and is never the arg-max; a dilated window that steps
+  over the input altogether has the maximum −∞ (PyTorch's value) and passes no gradient.
 * ``pool_sum``: out = Σ over the window (zero padding). It is linear; its adjoint
   ``pool_sum_transpose`` adds each window's gradient back onto the window's elements, and
   each is the other's derivative rule, as ``getitem`` and ``scatter_add`` are. Average
@@ -29,6 +30,7 @@ from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Convention, Exposure, primitive, sample
+from chainrule.ops.elementwise import where
 from chainrule.ops.shape import scatter_add
 
 _draw = Draw("pooling")
@@ -104,10 +106,12 @@ def _lowest(dtype: np.dtype) -> Any:
 
 
 def max_windows(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, dilation: Ints,
-                ceil_mode: bool) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+                ceil_mode: bool) -> tuple[np.ndarray, tuple[Any, np.ndarray | None]]:
     """Each window's maximum, and where it is: an index tuple into ``x`` (broadcasting
     integer arrays of the output's shape), the first maximum of each window as PyTorch
-    picks it."""
+    picks it; and a mask of the windows that hold no element of ``x`` (a dilated window
+    can step over the input: its maximum is the padding's −∞, and no gradient flows), or
+    None when there are none."""
     nd = len(kernel)
     outs, rights = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     lowest = _lowest(x.dtype)
@@ -118,6 +122,9 @@ def max_windows(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, dilati
     # lowest values (all −∞) keeps that one, never a padded position
     first = [np.maximum(0, -((o * s - p) // d))
              for o, s, p, d in zip(_aranges(outs), stride, padding, dilation)]
+    empty_axes = [(j >= k) | (o * s + j * d - p >= n) for j, o, s, d, p, k, n in zip(
+        first, _aranges(outs), stride, dilation, padding, kernel, x.shape[-nd:])]
+    first = [np.minimum(j, k - 1) for j, k in zip(first, kernel)]
     which = np.ravel_multi_index(np.broadcast_arrays(*first), kernel)
     which = np.broadcast_to(which, best.shape).copy()
     has_nan = x.dtype.kind == "f" and bool(np.isnan(np.add.reduce(x, axis=None)))
@@ -129,11 +136,12 @@ def max_windows(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, dilati
         np.copyto(best, view, where=better)
         np.putmask(which, better, flat)
     offsets = np.unravel_index(which, kernel)
-    spatial = tuple(o * s + j * d - p for o, j, s, d, p
-                    in zip(_aranges(outs), offsets, stride, dilation, padding))
+    spatial = tuple(np.clip(o * s + j * d - p, 0, n - 1) for o, j, s, d, p, n in zip(
+        _aranges(outs), offsets, stride, dilation, padding, x.shape[-nd:]))
     batch = tuple(np.arange(n).reshape((n,) + (1,) * (len(lead) - 1 - i + nd))
                   for i, n in enumerate(lead))
-    return best, batch + spatial
+    empty = np.logical_or.reduce(np.broadcast_arrays(*empty_axes)) if nd > 1 else empty_axes[0]
+    return best, (batch + spatial, empty if empty.any() else None)
 
 
 def _aranges(outs: Ints) -> list[np.ndarray]:
@@ -145,10 +153,12 @@ def _aranges(outs: Ints) -> list[np.ndarray]:
 def _max_pool_vjp(g: Any, out: Any, x: Any, kernel: Ints, stride: Ints, padding: Ints,
                   dilation: Ints, ceil_mode: bool, saved: Any = None) -> Any:
     """g added at each window's arg-max (a constant index: max is piecewise linear)."""
-    index = saved
-    if index is None:
-        index = max_windows(np.asarray(raw(x)), kernel, stride, padding, dilation,
+    if saved is None:
+        saved = max_windows(np.asarray(raw(x)), kernel, stride, padding, dilation,
                             ceil_mode)[1]
+    index, empty = saved
+    if empty is not None:
+        g = where(empty, 0.0, g)  # a window over padding only passes nothing back
     return scatter_add(g, shape=shape_of(x), index=index, dtype=x.dtype)
 
 
@@ -157,9 +167,9 @@ def _check_max_pool(x: Any, kernel: Ints, stride: Ints, padding: Ints, dilation:
     if np.asarray(x).dtype.kind not in "fiu":
         raise TypeError(f"max_pool: input must be numeric, got dtype {np.asarray(x).dtype}")
     _check_window("max_pool", x, kernel, stride, padding, dilation, ceil_mode)
-    if any(2 * p > d * (k - 1) + 1 for p, k, d in zip(padding, kernel, dilation)):
-        raise ValueError(f"max_pool: padding {padding} must be at most half of the window "
-                         f"(kernel_size {kernel}, dilation {dilation})")
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"max_pool: padding {padding} must be at most half of kernel_size "
+                         f"{kernel}")
 
 
 def _pool_sample(op: Any) -> Any:

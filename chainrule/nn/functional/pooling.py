@@ -9,7 +9,7 @@ axis of length n the output has
 .. math:: \Big\lfloor \frac{n + 2p - d(k-1) - 1}{s} \Big\rfloor + 1
 
 positions (the ceiling with ``ceil_mode``, whose last window must still start inside the
-input or its left padding); ``padding`` may be at most half the window.
+input or its left padding); ``padding`` may be at most half of ``kernel_size``.
 
 * Max pooling passes each window's gradient to its maximum — the first one, at a tie,
   as PyTorch (``cr.conventions()``); padding is −∞.
@@ -64,12 +64,9 @@ def _window_params(who: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, 
     strides = kernel if default_stride else _ints(who, "stride", stride, nd, 1)
     pads = _ints(who, "padding", padding, nd, 0)
     dilations = _ints(who, "dilation", dilation, nd, 1)
-    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations))
-    if any(2 * p > span for p, span in zip(pads, spans)):
-        dilated = any(d != 1 for d in dilations)
-        window = f"kernel_size {kernel}" + (f", dilation {dilations}" if dilated else "")
-        raise ValueError(f"{who}: padding {pads} must be at most half of the window "
-                         f"({window})")
+    if any(2 * p > k for p, k in zip(pads, kernel)):  # PyTorch's rule, dilated or not
+        raise ValueError(f"{who}: padding {pads} must be at most half of kernel_size "
+                         f"{kernel}")
     lengths = x.shape[-nd:]
     for axis, (n, k, s, p, d) in enumerate(zip(lengths, kernel, strides, pads, dilations)):
         if pooled_size(n, k, s, p, d, ceil_mode) < 1:
@@ -107,7 +104,7 @@ def max_pool1d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = 
         input: ``(N, C, L)`` or ``(C, L)``.
         kernel_size: the window length k.
         stride: the step s between windows (default: ``kernel_size``).
-        padding: −∞ added at both ends, at most half the window.
+        padding: −∞ added at both ends, at most half of ``kernel_size``.
         dilation: the spacing d between a window's elements.
         ceil_mode: round the output length up instead of down.
 
@@ -135,7 +132,7 @@ def max_pool2d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = 
     Args:
         input: ``(N, C, H, W)`` or ``(C, H, W)``.
         kernel_size, stride, padding, dilation: an int or an ``(H, W)`` pair each;
-            ``stride`` defaults to ``kernel_size``; padding (−∞) at most half the window.
+            ``stride`` defaults to ``kernel_size``; padding (−∞) at most half of it.
         ceil_mode: round the output size up instead of down.
 
     Returns:
@@ -202,7 +199,7 @@ def avg_pool1d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = 
         input: ``(N, C, L)`` or ``(C, L)``, floating point.
         kernel_size: the window length k.
         stride: the step s between windows (default: ``kernel_size``).
-        padding: zeros added at both ends, at most half the window.
+        padding: zeros added at both ends, at most half of ``kernel_size``.
         ceil_mode: round the output length up instead of down.
         count_include_pad: count the padding zeros in each window's divisor.
 
@@ -229,7 +226,7 @@ def avg_pool2d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = 
     Args:
         input: ``(N, C, H, W)`` or ``(C, H, W)``, floating point.
         kernel_size, stride, padding: an int or an ``(H, W)`` pair each; ``stride``
-            defaults to ``kernel_size``; padding (zeros) at most half the window.
+            defaults to ``kernel_size``; padding (zeros) at most half of it.
         ceil_mode: round the output size up instead of down.
         count_include_pad: count the padding zeros in each window's divisor.
         divisor_override: divide every window sum by this instead.
