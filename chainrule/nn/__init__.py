@@ -5,6 +5,7 @@
 
 from chainrule.nn import functional, init, utils
 from chainrule.nn.containers import ModuleDict, ModuleList
+from chainrule.nn.embedding import Embedding
 from chainrule.nn.layers import (
     GELU,
     MLP,
@@ -38,6 +39,6 @@ __all__ = [
     "HuberLoss", "Identity", "L1Loss", "LeakyReLU", "Linear", "MLP", "MSELoss", "Module",
     "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Softmax", "Softplus", "Tanh", "functional", "init", "utils",
-    # pooling
-    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d",
+    # pooling, embedding
+    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Embedding", "MaxPool1d", "MaxPool2d",
 ]
