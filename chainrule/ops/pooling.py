@@ -31,7 +31,7 @@ from chainrule.ops._axes import shape_of
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Convention, Exposure, primitive, sample
 from chainrule.ops.elementwise import where
-from chainrule.ops.shape import scatter_add
+from chainrule.ops.shape import reshape, scatter_add
 
 _draw = Draw("pooling")
 Ints = tuple[int, ...]
@@ -106,42 +106,59 @@ def _lowest(dtype: np.dtype) -> Any:
 
 
 def max_windows(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, dilation: Ints,
-                ceil_mode: bool) -> tuple[np.ndarray, tuple[Any, np.ndarray | None]]:
-    """Each window's maximum, and where it is: an index tuple into ``x`` (broadcasting
-    integer arrays of the output's shape), the first maximum of each window as PyTorch
-    picks it; and a mask of the windows that hold no element of ``x`` (a dilated window
-    can step over the input: its maximum is the padding's −∞, and no gradient flows), or
-    None when there are none."""
+                ceil_mode: bool) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray | None]]:
+    """Each window's maximum, and where it is: the position in ``x.ravel()`` of each
+    window's first maximum, as PyTorch picks it (a flat integer array, one per output
+    element); and a mask of the windows that hold no element of ``x`` (a dilated window can
+    step over the input: its maximum is the padding's −∞, and no gradient flows), or None
+    when there are none."""
     nd = len(kernel)
     outs, rights = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     lowest = _lowest(x.dtype)
     xp = _padded(x, padding, rights, lowest)
-    lead = x.shape[:-nd]
+    lead, spatial = x.shape[:-nd], x.shape[-nd:]
     best = np.full(lead + outs, lowest, dtype=x.dtype)
     # PyTorch starts at each window's first element inside the input: a window of only
     # lowest values (all −∞) keeps that one, never a padded position
     first = [np.maximum(0, -((o * s - p) // d))
              for o, s, p, d in zip(_aranges(outs), stride, padding, dilation)]
     empty_axes = [(j >= k) | (o * s + j * d - p >= n) for j, o, s, d, p, k, n in zip(
-        first, _aranges(outs), stride, dilation, padding, kernel, x.shape[-nd:])]
+        first, _aranges(outs), stride, dilation, padding, kernel, spatial)]
     first = [np.minimum(j, k - 1) for j, k in zip(first, kernel)]
-    which = np.ravel_multi_index(np.broadcast_arrays(*first), kernel)
+    # which kernel offset holds the maximum so far, in the smallest integer type that fits
+    offsets = list(itertools.product(*(range(k) for k in kernel)))
+    small = np.min_scalar_type(len(offsets))
+    which = np.ravel_multi_index(np.broadcast_arrays(*first), kernel).astype(small)
     which = np.broadcast_to(which, best.shape).copy()
+    better = np.empty(best.shape, dtype=bool)
+    change = np.empty(best.shape, dtype=small)
     has_nan = x.dtype.kind == "f" and bool(np.isnan(np.add.reduce(x, axis=None)))
-    for flat, offset in enumerate(itertools.product(*(range(k) for k in kernel))):
+    for flat, offset in enumerate(offsets):
         view = xp[_window_slices(offset, outs, stride, dilation)]
-        better = view > best  # strict: the first of tied maxima stays
+        np.greater(view, best, out=better)  # strict: the first of tied maxima stays
         if has_nan:
             better |= np.isnan(view)  # PyTorch takes a nan, so the window's max is nan
-        np.copyto(best, view, where=better)
-        np.putmask(which, better, flat)
-    offsets = np.unravel_index(which, kernel)
-    spatial = tuple(np.clip(o * s + j * d - p, 0, n - 1) for o, j, s, d, p, n in zip(
-        _aranges(outs), offsets, stride, dilation, padding, x.shape[-nd:]))
-    batch = tuple(np.arange(n).reshape((n,) + (1,) * (len(lead) - 1 - i + nd))
-                  for i, n in enumerate(lead))
+        np.maximum(best, view, out=best)  # = view where better (maximum keeps a nan)
+        # which ← flat where better, as arithmetic (wrapping in the small type): a masked
+        # write would branch on a mask that is random, and mispredict half the time
+        np.subtract(flat, which, out=change, dtype=small, casting="unsafe")
+        np.multiply(change, better, out=change)
+        which += change
+    # position in x.ravel() = the window's start + the offset's step (row-major strides)
+    index = np.int32 if x.size < 2**31 else np.int64
+    strides = [int(np.prod(spatial[a + 1:], dtype=np.int64)) for a in range(nd)]
+    step = np.array([sum(j * d * st for j, d, st in zip(offset, dilation, strides))
+                     for offset in offsets], dtype=index)
+    position = np.take(step, which)
+    for o, s, p, st in zip(_aranges(outs), stride, padding, strides):
+        position += ((o * s - p) * st).astype(index)
+    plane = int(np.prod(spatial, dtype=np.int64))
+    position += np.arange(0, x.size, plane, dtype=index).reshape(lead + (1,) * nd)
     empty = np.logical_or.reduce(np.broadcast_arrays(*empty_axes)) if nd > 1 else empty_axes[0]
-    return best, (batch + spatial, empty if empty.any() else None)
+    if not empty.any():
+        return best, (position.reshape(-1), None)
+    position[np.broadcast_to(empty, position.shape)] = 0  # no element: any index, g is 0
+    return best, (position.reshape(-1), empty)
 
 
 def _aranges(outs: Ints) -> list[np.ndarray]:
@@ -156,10 +173,13 @@ def _max_pool_vjp(g: Any, out: Any, x: Any, kernel: Ints, stride: Ints, padding:
     if saved is None:
         saved = max_windows(np.asarray(raw(x)), kernel, stride, padding, dilation,
                             ceil_mode)[1]
-    index, empty = saved
+    position, empty = saved
     if empty is not None:
         g = where(empty, 0.0, g)  # a window over padding only passes nothing back
-    return scatter_add(g, shape=shape_of(x), index=index, dtype=x.dtype)
+    shape = shape_of(x)
+    flat = scatter_add(reshape(g, shape=(-1,)), shape=(int(np.prod(shape, dtype=np.int64)),),
+                       index=position, dtype=x.dtype)
+    return reshape(flat, shape=shape)
 
 
 def _check_max_pool(x: Any, kernel: Ints, stride: Ints, padding: Ints, dilation: Ints,
