@@ -219,8 +219,7 @@ max_pool: Primitive = primitive(
     lambda x, kernel, stride, padding, dilation, ceil_mode: max_windows(
         x, kernel, stride, padding, dilation, ceil_mode),
     [_max_pool_vjp],
-    formula="∂max_pool(x)ₒ/∂xⱼ = 1 if xⱼ is the first maximum of window o (row-major "
-            "order), else 0; g is scatter-added at the arg-maxima",
+    formula="∂max_pool(x)ₒ/∂xⱼ = 1 if xⱼ is window o's first maximum (row-major), else 0",
     check=_check_max_pool,
     saves=True,
     samples=[sample(name, _pool_sample(lambda x, **kw: max_pool(x, **kw)),
@@ -305,7 +304,7 @@ pool_sum: Primitive = primitive(
     [lambda g, out, x, kernel, stride, padding, ceil_mode: pool_sum_transpose(
         g, shape=shape_of(x), kernel=kernel, stride=stride, padding=padding,
         ceil_mode=ceil_mode)],
-    formula="∂(Σ_{j∈window o} xⱼ)/∂xⱼ = 1: each window's g added back onto its elements",
+    formula="∂(Σ_{j∈window o} xⱼ)/∂xⱼ = 1 (g spread back over each window)",
     check=_check_pool_sum,
     samples=[sample(name, _pool_sample(lambda x, **kw: pool_sum(x, **kw)),
                     [_draw.normal(*shape)], **params)
