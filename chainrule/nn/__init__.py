@@ -31,6 +31,7 @@ from chainrule.nn.losses import (
     NLLLoss,
 )
 from chainrule.nn.module import Module
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
@@ -39,6 +40,7 @@ __all__ = [
     "HuberLoss", "Identity", "L1Loss", "LeakyReLU", "Linear", "MLP", "MSELoss", "Module",
     "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Softmax", "Softplus", "Tanh", "functional", "init", "utils",
-    # pooling, embedding
-    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Embedding", "MaxPool1d", "MaxPool2d",
+    # pooling, normalisation, embedding
+    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Embedding",
+    "LayerNorm", "MaxPool1d", "MaxPool2d",
 ]

@@ -128,7 +128,8 @@ def _batch_norm(who: str, x: Tensor, running_mean: Tensor | None, running_var: T
     n = x.size // channels if channels else 0
     if n <= 1:
         raise ValueError(f"{who}: expected more than 1 value per channel when training, got "
-                         f"an input of shape {shape_str(x.shape)}")
+                         f"an input of shape {shape_str(x.shape)} (train on batches of 2 or "
+                         "more, or evaluate with the running statistics: model.eval())")
     x_hat, mean, var = _normalize(x, axes, eps)
     if running_mean_t is not None:
         _update_running(running_mean_t, np.reshape(raw(mean), (channels,)), momentum)
