@@ -26,6 +26,14 @@ from chainrule.ops.composites import (
     unsqueeze,
     var,
 )
+from chainrule.ops.convolution import (
+    check_conv,
+    conv,
+    conv_input_grad,
+    conv_output_size,
+    conv_weight_grad,
+    pad,
+)
 from chainrule.ops.elementwise import (
     abs,
     add,
@@ -72,9 +80,10 @@ COMPOSITES = {
 
 __all__ = [
     "COMPOSITES", "OP_TABLE", "RECORDS", "Convention", "Exposure", "OpRecord", "Sample",
-    "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "cos", "div", "erf", "exp",
+    "abs", "add", "broadcast_to", "cast", "check_conv", "clip", "concatenate", "conv",
+    "conv_input_grad", "conv_output_size", "conv_weight_grad", "cos", "div", "erf", "exp",
     "expand", "getitem", "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max",
-    "max_pool", "maximum", "mean", "min", "minimum", "mul", "neg", "pool_sum",
+    "max_pool", "maximum", "mean", "min", "minimum", "mul", "neg", "pad", "pool_sum",
     "pool_sum_transpose", "pow", "relu", "reshape", "scatter_add",
     "sigmoid", "sin", "softmax", "softmax_cross_entropy", "softplus", "sqrt", "squeeze",
     "stack", "std", "sub", "sum", "sum_to", "swapaxes", "tanh", "transpose", "unsqueeze",

@@ -113,6 +113,43 @@ def _pool_sum_transpose(g: torch.Tensor, shape: Any, **params: Any) -> torch.Ten
     return vjp
 
 
+def _torch_pad(widths: Any) -> list[int]:
+    """(before, after) pairs from the first axis as F.pad's flat list, last axis first."""
+    return [w for pair in reversed(widths) for w in pair]
+
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+_CONV_WEIGHT = {1: torch.nn.grad.conv1d_weight, 2: torch.nn.grad.conv2d_weight,
+                3: torch.nn.grad.conv3d_weight}
+
+
+def _conv(x: torch.Tensor, w: torch.Tensor, stride: Any, padding: Any, dilation: Any,
+          groups: int) -> torch.Tensor:
+    """Per-side padding as an explicit F.pad, then an unpadded convolution."""
+    return _CONV[w.ndim - 2](F.pad(x, _torch_pad(padding)), w, stride=stride,
+                             dilation=dilation, groups=groups)
+
+
+def _conv_input_grad(gy: torch.Tensor, w: torch.Tensor, input_shape: Any, stride: Any,
+                     padding: Any, dilation: Any, groups: int) -> torch.Tensor:
+    """The transposed convolution onto the padded input (output_padding restores the rows
+    a stride skipped), cropped to the input."""
+    spatial = list(zip(input_shape[2:], w.shape[2:], stride, padding, dilation))
+    skipped = [(n + lo + hi - d * (k - 1) - 1) % s for n, k, s, (lo, hi), d in spatial]
+    full = _CONV_TRANSPOSE[w.ndim - 2](gy, w, stride=stride, output_padding=skipped,
+                                       groups=groups, dilation=dilation)
+    crop = tuple(slice(lo, lo + n) for n, _, _, (lo, _), _ in spatial)
+    return full[(slice(None), slice(None), *crop)]
+
+
+def _conv_weight_grad(x: torch.Tensor, gy: torch.Tensor, weight_shape: Any, stride: Any,
+                      padding: Any, dilation: Any, groups: int) -> torch.Tensor:
+    return _CONV_WEIGHT[len(weight_shape) - 2](F.pad(x, _torch_pad(padding)), weight_shape,
+                                                gy, stride=stride, dilation=dilation,
+                                                groups=groups)
+
+
 TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     # arithmetic (samples with a Python or NumPy constant pass it as a parameter)
     "add": lambda x, y=None, c=None: x + y if y is not None else c + x,
@@ -158,6 +195,11 @@ TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     "matmul": torch.matmul,
     "linear": lambda x, w, b=None: F.linear(x, w, b),
     "softmax_cross_entropy": lambda x, target: F.cross_entropy(x, torch.as_tensor(target)),
+    # convolution
+    "conv": _conv,
+    "conv_input_grad": _conv_input_grad,
+    "conv_weight_grad": _conv_weight_grad,
+    "pad": lambda x, widths, value: F.pad(x, _torch_pad(widths), value=value),
     # shapes
     "sum_to": lambda x, shape: x.sum_to_size(shape) if shape else x.sum(),
     "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),

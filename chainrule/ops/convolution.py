@@ -1,0 +1,383 @@
+r"""N-d convolution (PyTorch's cross-correlation) as three primitives that are closed under
+differentiation, as PyTorch's ``convolution_backward``; and ``pad``, the constant padding
+of ``F.pad``.
+
+For an input x of shape (N, C, *S), a kernel w of shape (O, C/G, *K) and G groups,
+
+.. math:: \mathrm{conv}(x, w)[n, o, p] = \sum_{c \in \mathrm{group}(o)} \sum_k
+          \tilde x[n, c, s\,p + d\,k]\; w[o, c, k]
+
+with :math:`\tilde x` the zero-padded input, s the stride and d the dilation. The sum is
+bilinear in (x, w), so each gradient is the other operand applied to g:
+
+* ∂L/∂x = ``conv_input_grad(g, w)``: g scattered back through the kernel (a *transposed*
+  convolution, the flipped kernel slid over g), cropped to x's shape;
+* ∂L/∂w = ``conv_weight_grad(x, g)``: the correlation of the input with the output
+  gradient, Σ_{n,p} g[n, o, p] x̃[n, c, s p + d k].
+
+Both are bilinear too, and their rules are the same three operations (the adjoint of each
+slot): for ``conv_input_grad(g, w)`` with incoming gradient h (shaped like x),
+∂/∂g = conv(h, w) and ∂/∂w = conv_weight_grad(h, g); for ``conv_weight_grad(x, g)`` with
+h shaped like w, ∂/∂x = conv_input_grad(g, h) and ∂/∂g = conv(x, h). So derivatives of
+any order through a convolution are convolutions.
+
+The forward is im2col and one GEMM: a strided view of x̃ holds every window (no copy),
+one reshape lays the windows out as columns, and ``np.matmul`` multiplies them by the
+kernel (groups are a batch axis of that product). The transposed convolution is a GEMM
+and then col2im, a loop over the kernel's offsets (not over pixels) adding strided slices.
+
+Parameters, already resolved by ``F.conv1d``/``F.conv2d``: ``stride`` and ``dilation``
+(one int per spatial axis), ``padding`` (one ``(before, after)`` pair per spatial axis)
+and ``groups``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from chainrule.autodiff import Primitive
+from chainrule.errors import shape_str
+from chainrule.ops._axes import shape_of
+from chainrule.ops._samples import Draw
+from chainrule.ops._table import Exposure, primitive, sample
+
+Ints = tuple[int, ...]
+Pairs = tuple[tuple[int, int], ...]
+
+_draw = Draw("convolution")
+
+# ---------------------------------------------------------------- geometry and checks
+
+
+def conv_output_size(size: Ints, kernel: Ints, stride: Ints, padding: Pairs,
+                     dilation: Ints) -> Ints:
+    """The output's spatial shape: ⌊(S + before + after − d(K − 1) − 1)/s⌋ + 1 per axis."""
+    return tuple((n + lo + hi - d * (k - 1) - 1) // s + 1
+                 for n, k, s, (lo, hi), d in zip(size, kernel, stride, padding, dilation))
+
+
+def check_conv(op: str, x_shape: Ints, w_shape: Ints, stride: Ints, padding: Pairs,
+               dilation: Ints, groups: int) -> Ints:
+    """Raise a clear error unless x (N, C, *S) and w (O, C/groups, *K) make a convolution
+    with these parameters; return the output's spatial shape."""
+    nd = len(w_shape) - 2
+    if nd < 1 or len(x_shape) != nd + 2:
+        raise ValueError(f"{op}: input of shape {shape_str(x_shape)} and weight of shape "
+                         f"{shape_str(w_shape)} need the same number of dimensions, at least 3 "
+                         "((N, C, *spatial) and (out_channels, in_channels/groups, *kernel))")
+    channels = x_shape[1]
+    if channels != w_shape[1] * groups:
+        noun = "channel" if channels == 1 else "channels"
+        raise ValueError(
+            f"{op}: input of shape {shape_str(x_shape)} has {channels} {noun}, but weight of "
+            f"shape {shape_str(w_shape)} with groups={groups} expects {w_shape[1] * groups} "
+            f"(weight.shape[1] * groups)")
+    if w_shape[0] % groups:
+        raise ValueError(f"{op}: weight of shape {shape_str(w_shape)} has {w_shape[0]} output "
+                         f"channels, not divisible by groups={groups}")
+    size = x_shape[2:]
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, padding))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(w_shape[2:], dilation))
+    if any(s > p for s, p in zip(span, padded)):
+        raise ValueError(
+            f"{op}: the kernel spans {shape_str(span)} (size {shape_str(w_shape[2:])}, "
+            f"dilation {shape_str(dilation)}), more than the padded input "
+            f"{shape_str(padded)} (input {shape_str(size)} plus padding)")
+    return conv_output_size(size, w_shape[2:], stride, padding, dilation)
+
+
+def _check_params(op: str, nd: int, stride: Ints, padding: Pairs, dilation: Ints,
+                  groups: int) -> None:
+    ok = (len(stride) == len(dilation) == len(padding) == nd and min(stride) >= 1
+          and min(dilation) >= 1 and min(min(p) for p in padding) >= 0 and groups >= 1)
+    if not ok:
+        raise ValueError(f"{op}: invalid parameters for a {nd}-d convolution: stride={stride}, "
+                         f"padding={padding}, dilation={dilation}, groups={groups}")
+
+
+def _check_dtypes(op: str, *arrays: Any) -> None:
+    for a in arrays:
+        if np.asarray(a).dtype.kind != "f":
+            dtypes = ", ".join(str(np.asarray(b).dtype) for b in arrays)
+            raise TypeError(f"{op}: expects floating-point tensors, got dtypes {dtypes}")
+
+
+def _check_conv(x: Any, w: Any, stride: Ints, padding: Pairs, dilation: Ints,
+                groups: int) -> None:
+    _check_params("conv", np.ndim(w) - 2, stride, padding, dilation, groups)
+    _check_dtypes("conv", x, w)
+    check_conv("conv", np.shape(x), np.shape(w), stride, padding, dilation, groups)
+
+
+def _check_output_grad(op: str, g_shape: Ints, expected: Ints) -> None:
+    if g_shape != expected:
+        raise ValueError(f"{op}: the output gradient has shape {shape_str(g_shape)}, "
+                         f"expected {shape_str(expected)}")
+
+
+def _check_input_grad(g: Any, w: Any, input_shape: Ints, stride: Ints, padding: Pairs,
+                      dilation: Ints, groups: int) -> None:
+    op = "conv_input_grad"
+    _check_params(op, np.ndim(w) - 2, stride, padding, dilation, groups)
+    _check_dtypes(op, g, w)
+    size = check_conv(op, input_shape, np.shape(w), stride, padding, dilation, groups)
+    _check_output_grad(op, np.shape(g), (input_shape[0], np.shape(w)[0], *size))
+
+
+def _check_weight_grad(x: Any, g: Any, weight_shape: Ints, stride: Ints, padding: Pairs,
+                       dilation: Ints, groups: int) -> None:
+    op = "conv_weight_grad"
+    _check_params(op, len(weight_shape) - 2, stride, padding, dilation, groups)
+    _check_dtypes(op, x, g)
+    size = check_conv(op, np.shape(x), weight_shape, stride, padding, dilation, groups)
+    _check_output_grad(op, np.shape(g), (np.shape(x)[0], weight_shape[0], *size))
+
+
+# ---------------------------------------------------------------- im2col and col2im
+
+
+def _windows(x: np.ndarray, kernel: Ints, stride: Ints, padding: Pairs,
+             dilation: Ints) -> np.ndarray:
+    """A read-only view (N, C, *S_out, *K) of the zero-padded x:
+    ``windows[n, c, p, k] = x̃[n, c, s·p + d·k]`` (every window, no copy)."""
+    if any(lo or hi for lo, hi in padding):
+        x = np.pad(x, ((0, 0), (0, 0), *padding))
+    size = conv_output_size(x.shape[2:], kernel, stride, ((0, 0),) * len(kernel), dilation)
+    spatial = x.strides[2:]
+    strides = (x.strides[:2] + tuple(st * s for st, s in zip(spatial, stride))
+               + tuple(st * d for st, d in zip(spatial, dilation)))
+    return as_strided(x, x.shape[:2] + size + kernel, strides, writeable=False)
+
+
+def _conv(x: np.ndarray, w: np.ndarray, stride: Ints, padding: Pairs, dilation: Ints,
+          groups: int) -> np.ndarray:
+    """im2col and one GEMM: out[n, g] = W_g (O/G, C/G·K) @ cols[n, g] (C/G·K, P)."""
+    n, nd = x.shape[0], w.ndim - 2
+    kernel = w.shape[2:]
+    windows = _windows(x, kernel, stride, padding, dilation)
+    size = windows.shape[2:2 + nd]
+    rows = w.shape[1] * math.prod(kernel)  # C/G·K: one group's channels and offsets
+    # (N, C, *K, *S_out): the copy that lays each output position's window out as a column
+    order = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
+    cols = windows.transpose(order).reshape(n, groups, rows, math.prod(size))
+    kernels = w.reshape(groups, w.shape[0] // groups, rows)
+    return np.matmul(kernels, cols).reshape(n, w.shape[0], *size)
+
+
+def _conv_input_grad(g: np.ndarray, w: np.ndarray, input_shape: Ints, stride: Ints,
+                     padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
+    """GEMM then col2im: cols[n, g] = W_gᵀ @ g[n, g], each column added back at the
+    window it came from; a loop over the kernel's offsets, one strided slice each."""
+    n, channels = input_shape[:2]
+    kernel, size = w.shape[2:], g.shape[2:]
+    kernels = w.reshape(groups, w.shape[0] // groups, w.shape[1] * math.prod(kernel))
+    gs = g.reshape(n, groups, w.shape[0] // groups, math.prod(size))
+    cols = np.matmul(kernels.swapaxes(-1, -2), gs).reshape(n, channels, *kernel, *size)
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(input_shape[2:], padding))
+    gx = np.zeros((n, channels, *padded), dtype=cols.dtype)
+    every = (slice(None), slice(None))
+    for offset in np.ndindex(*kernel):
+        window = tuple(slice(d * k, d * k + s * (p - 1) + 1, s)
+                       for k, d, s, p in zip(offset, dilation, stride, size))
+        gx[every + window] += cols[every + offset]
+    if any(lo or hi for lo, hi in padding):
+        crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(input_shape[2:], padding))
+        return np.ascontiguousarray(gx[every + crop])
+    return gx
+
+
+def _conv_weight_grad(x: np.ndarray, g: np.ndarray, weight_shape: Ints, stride: Ints,
+                      padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
+    """One GEMM contracting every batch element and output position at once:
+    ∂w_g = g_g (O/G, N·P) @ cols_gᵀ (N·P, C/G·K)."""
+    n, nd = x.shape[0], len(weight_shape) - 2
+    out_channels, kernel = weight_shape[0], weight_shape[2:]
+    windows = _windows(x, kernel, stride, padding, dilation)
+    size = math.prod(windows.shape[2:2 + nd])
+    # (C, *K, N, *S_out): channels and offsets as rows, batch and positions as columns
+    order = (1, *range(2 + nd, 2 + 2 * nd), 0, *range(2, 2 + nd))
+    rows = weight_shape[1] * math.prod(kernel)
+    cols = windows.transpose(order).reshape(groups, rows, n * size)
+    per_group = out_channels // groups
+    gs = g.reshape(n, groups, per_group, size).transpose(1, 2, 0, 3).reshape(
+        groups, per_group, n * size)
+    return np.matmul(gs, cols.swapaxes(-1, -2)).reshape(weight_shape)
+
+
+# ---------------------------------------------------------------- the three primitives
+
+
+def _conv_vjp_x(g: Any, out: Any, x: Any, w: Any, stride: Ints, padding: Pairs,
+                dilation: Ints, groups: int) -> Any:
+    """∂L/∂x = conv_input_grad(g, w): g scattered back through the kernel."""
+    return conv_input_grad(g, w, input_shape=shape_of(x), stride=stride, padding=padding,
+                           dilation=dilation, groups=groups)
+
+
+def _conv_vjp_w(g: Any, out: Any, x: Any, w: Any, stride: Ints, padding: Pairs,
+                dilation: Ints, groups: int) -> Any:
+    """∂L/∂w = conv_weight_grad(x, g): the input correlated with g."""
+    return conv_weight_grad(x, g, weight_shape=shape_of(w), stride=stride, padding=padding,
+                            dilation=dilation, groups=groups)
+
+
+def _input_grad_vjp_gy(g: Any, out: Any, gy: Any, w: Any, input_shape: Ints, stride: Ints,
+                       padding: Pairs, dilation: Ints, groups: int) -> Any:
+    """∂/∂gy conv_input_grad(gy, w) = conv(g, w) (its adjoint)."""
+    return conv(g, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def _input_grad_vjp_w(g: Any, out: Any, gy: Any, w: Any, input_shape: Ints, stride: Ints,
+                      padding: Pairs, dilation: Ints, groups: int) -> Any:
+    """∂/∂w conv_input_grad(gy, w) = conv_weight_grad(g, gy)."""
+    return conv_weight_grad(g, gy, weight_shape=shape_of(w), stride=stride, padding=padding,
+                            dilation=dilation, groups=groups)
+
+
+def _weight_grad_vjp_x(g: Any, out: Any, x: Any, gy: Any, weight_shape: Ints, stride: Ints,
+                       padding: Pairs, dilation: Ints, groups: int) -> Any:
+    """∂/∂x conv_weight_grad(x, gy) = conv_input_grad(gy, g)."""
+    return conv_input_grad(gy, g, input_shape=shape_of(x), stride=stride, padding=padding,
+                           dilation=dilation, groups=groups)
+
+
+def _weight_grad_vjp_gy(g: Any, out: Any, x: Any, gy: Any, weight_shape: Ints, stride: Ints,
+                        padding: Pairs, dilation: Ints, groups: int) -> Any:
+    """∂/∂gy conv_weight_grad(x, gy) = conv(x, g)."""
+    return conv(x, g, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+# Sample configurations: (description, x's shape, w's shape, stride, padding, dilation,
+# groups), each run through all three primitives.
+_CONFIGS: list[tuple[str, Ints, Ints, Ints, Pairs, Ints, int]] = [
+    ("2d", (2, 3, 5, 4), (4, 3, 3, 2), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
+    ("2d_stride_padding_odd", (1, 2, 7, 6), (3, 2, 3, 3), (2, 3), ((1, 1), (2, 2)), (1, 1), 1),
+    ("2d_dilation", (2, 2, 7, 6), (2, 2, 3, 2), (1, 1), ((1, 1), (0, 0)), (2, 3), 1),
+    ("2d_groups", (2, 4, 5, 5), (6, 2, 2, 3), (2, 1), ((1, 1), (1, 1)), (1, 1), 2),
+    ("2d_asymmetric_padding", (1, 1, 4, 5), (2, 1, 2, 4), (1, 1), ((0, 1), (1, 2)), (1, 1), 1),
+    ("1d_stride", (3, 2, 9), (4, 2, 3), (2,), ((1, 1),), (1,), 1),
+    ("1d_depthwise_dilated", (1, 3, 8), (3, 1, 2), (1,), ((2, 2),), (2,), 3),
+    ("3d", (1, 2, 4, 3, 3), (2, 2, 2, 2, 1), (1, 2, 1), ((0, 0), (1, 1), (0, 0)), (1, 1, 2), 1),
+]
+
+
+def _params(stride: Ints, padding: Pairs, dilation: Ints, groups: int) -> dict[str, Any]:
+    return {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+
+def _out_shape(xs: Ints, ws: Ints, stride: Ints, padding: Pairs, dilation: Ints) -> Ints:
+    return (xs[0], ws[0], *conv_output_size(xs[2:], ws[2:], stride, padding, dilation))
+
+
+def _conv_sample(x: Any, w: Any, **params: Any) -> Any:
+    return conv(x, w, **params)
+
+
+def _input_grad_sample(gy: Any, w: Any, **params: Any) -> Any:
+    return conv_input_grad(gy, w, **params)
+
+
+def _weight_grad_sample(x: Any, gy: Any, **params: Any) -> Any:
+    return conv_weight_grad(x, gy, **params)
+
+
+_FAMILY = "F.conv1d, F.conv2d, nn.Conv1d and nn.Conv2d (and their derivatives)"
+
+conv: Primitive = primitive(
+    "conv",
+    _conv,
+    [_conv_vjp_x, _conv_vjp_w],
+    formula="∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w) (g through the flipped kernel), "
+            "∂/∂w: g ↦ conv_weight_grad(x, g) (x correlated with g)",
+    check=_check_conv,
+    samples=[
+        sample(d, _conv_sample, [_draw.normal(*xs), _draw.normal(*ws)],
+               **_params(s, p, dl, gr))
+        for d, xs, ws, s, p, dl, gr in _CONFIGS
+    ],
+    expose=Exposure(internal=_FAMILY),
+)
+
+conv_input_grad: Primitive = primitive(
+    "conv_input_grad",
+    _conv_input_grad,
+    [_input_grad_vjp_gy, _input_grad_vjp_w],
+    formula="∂conv_input_grad(gy,w)/∂gy: h ↦ conv(h, w), ∂/∂w: h ↦ conv_weight_grad(h, gy)",
+    check=_check_input_grad,
+    samples=[
+        sample(d, _input_grad_sample,
+               [_draw.normal(*_out_shape(xs, ws, s, p, dl)), _draw.normal(*ws)],
+               input_shape=xs, **_params(s, p, dl, gr))
+        for d, xs, ws, s, p, dl, gr in _CONFIGS
+    ],
+    expose=Exposure(internal=_FAMILY),
+)
+
+conv_weight_grad: Primitive = primitive(
+    "conv_weight_grad",
+    _conv_weight_grad,
+    [_weight_grad_vjp_x, _weight_grad_vjp_gy],
+    formula="∂conv_weight_grad(x,gy)/∂x: h ↦ conv_input_grad(gy, h), ∂/∂gy: h ↦ conv(x, h)",
+    check=_check_weight_grad,
+    samples=[
+        sample(d, _weight_grad_sample,
+               [_draw.normal(*xs), _draw.normal(*_out_shape(xs, ws, s, p, dl))],
+               weight_shape=ws, **_params(s, p, dl, gr))
+        for d, xs, ws, s, p, dl, gr in _CONFIGS
+    ],
+    expose=Exposure(internal=_FAMILY),
+)
+
+# ---------------------------------------------------------------- constant padding
+
+
+def _pad(x: np.ndarray, widths: Pairs, value: float) -> np.ndarray:
+    """x with ``before``/``after`` elements of ``value`` added on each axis (a negative
+    width removes elements instead, as PyTorch's constant padding)."""
+    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(x.shape, widths))
+    x = x[crop]
+    shape = tuple(n + max(lo, 0) + max(hi, 0) for n, (lo, hi) in zip(x.shape, widths))
+    out = np.full(shape, value, dtype=x.dtype)
+    out[tuple(slice(max(lo, 0), max(lo, 0) + n) for n, (lo, _) in zip(x.shape, widths))] = x
+    return out
+
+
+def _check_pad(x: Any, widths: Pairs, value: float) -> None:
+    shape = np.shape(x)
+    if len(widths) != len(shape):
+        raise ValueError(f"pad: {len(widths)} (before, after) pairs for a tensor of shape "
+                         f"{shape_str(shape)}; give one per axis")
+    for axis, (n, (lo, hi)) in enumerate(zip(shape, widths)):
+        if n + lo + hi < 0:
+            raise ValueError(f"pad: axis {axis} of size {n} with padding ({lo}, {hi}) would "
+                             f"have a negative size {n + lo + hi}")
+
+
+def _pad_vjp(g: Any, out: Any, x: Any, widths: Pairs, value: float) -> Any:
+    """The adjoint of padding is cropping (and of cropping, padding with zeros)."""
+    return pad(g, widths=tuple((-lo, -hi) for lo, hi in widths), value=0.0)
+
+
+def _pad_sample(x: Any, widths: Pairs, value: float) -> Any:
+    return pad(x, widths=widths, value=value)
+
+
+pad: Primitive = primitive(
+    "pad",
+    _pad,
+    [_pad_vjp],
+    formula="∂pad(x)/∂x: g ↦ g with the padding cropped off (and zeros where x was cropped)",
+    check=_check_pad,
+    samples=[
+        sample("(2,3)", _pad_sample, [_draw.normal(2, 3)], widths=((1, 2), (0, 1)), value=0.0),
+        sample("crop_and_pad", _pad_sample, [_draw.normal(3, 5)], widths=((-1, 1), (2, -2)),
+               value=0.5),
+        sample("(2,1,3,3)_last_two", _pad_sample, [_draw.normal(2, 1, 3, 3)],
+               widths=((0, 0), (0, 0), (1, 1), (2, 0)), value=-1.0),
+    ],
+    expose=Exposure(internal="F.pad (mode='constant')"),
+)
