@@ -5,6 +5,7 @@
 
 from chainrule.nn import functional, init, utils
 from chainrule.nn.containers import ModuleDict, ModuleList
+from chainrule.nn.conv import Conv1d, Conv2d
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.layers import (
     GELU,
@@ -43,4 +44,6 @@ __all__ = [
     # pooling, normalisation, embedding
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Embedding",
     "LayerNorm", "MaxPool1d", "MaxPool2d",
+    # convolution
+    "Conv1d", "Conv2d",
 ]

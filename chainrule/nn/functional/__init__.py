@@ -1,9 +1,11 @@
-r"""Stateless building blocks of networks: activations, ``linear``, ``dropout``, the losses
-and the textbook's regularisation penalties. ``import chainrule.nn.functional as F``.
+r"""Stateless building blocks of networks: activations, ``linear``, ``dropout``, the
+convolutions and ``pad``, the losses and the textbook's regularisation penalties.
+``import chainrule.nn.functional as F``.
 
 The maths lives here, one file per family (``activations``, ``linear_dropout``,
-``losses``, ``class_losses``, ``penalties``); the modules of :mod:`chainrule.nn` are thin
-wrappers around these functions, so this package never imports them.
+``convolution``, ``losses``, ``class_losses``, ``penalties``); the modules of
+:mod:`chainrule.nn` are thin wrappers around these functions, so this package never
+imports them.
 
 >>> import chainrule as cr
 >>> import chainrule.nn.functional as F
@@ -22,6 +24,7 @@ from chainrule.nn.functional.activations import (
     tanh,
 )
 from chainrule.nn.functional.class_losses import cross_entropy, nll_loss
+from chainrule.nn.functional.convolution import conv1d, conv2d, pad
 from chainrule.nn.functional.embedding import embedding
 from chainrule.nn.functional.linear_dropout import dropout, linear
 from chainrule.nn.functional.losses import (
@@ -48,4 +51,6 @@ __all__ = [
     # pooling, normalisation, embedding
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "embedding", "layer_norm",
     "max_pool1d", "max_pool2d",
+    # convolution and padding
+    "conv1d", "conv2d", "pad",
 ]
