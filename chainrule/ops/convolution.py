@@ -25,6 +25,7 @@ The forward is im2col and one GEMM: a strided view of x̃ holds every window (no
 one reshape lays the windows out as columns, and ``np.matmul`` multiplies them by the
 kernel (groups are a batch axis of that product). The transposed convolution is a GEMM
 and then col2im, a loop over the kernel's offsets (not over pixels) adding strided slices.
+Large batches go through in chunks of images whose columns fit in cache (``_chunks``).
 
 Parameters, already resolved by ``F.conv1d``/``F.conv2d``: ``stride`` and ``dilation``
 (one int per spatial axis), ``padding`` (one ``(before, after)`` pair per spatial axis)
@@ -139,51 +140,88 @@ def _check_weight_grad(x: Any, g: Any, weight_shape: Ints, stride: Ints, padding
 
 # ---------------------------------------------------------------- im2col and col2im
 
+# The batch is processed in chunks whose columns take about this many bytes: small enough
+# to stay in cache between the im2col copy and the GEMM that reads them (or the GEMM and
+# the col2im that reads its result), large enough for an efficient GEMM. A loop over
+# chunks of images, never over pixels.
+_CHUNK_BYTES = 1 << 22
 
-def _windows(x: np.ndarray, kernel: Ints, stride: Ints, padding: Pairs,
-             dilation: Ints) -> np.ndarray:
-    """A read-only view (N, C, *S_out, *K) of the zero-padded x:
-    ``windows[n, c, p, k] = x̃[n, c, s·p + d·k]`` (every window, no copy)."""
-    if any(lo or hi for lo, hi in padding):
-        x = np.pad(x, ((0, 0), (0, 0), *padding))
-    size = conv_output_size(x.shape[2:], kernel, stride, ((0, 0),) * len(kernel), dilation)
-    spatial = x.strides[2:]
-    strides = (x.strides[:2] + tuple(st * s for st, s in zip(spatial, stride))
-               + tuple(st * d for st, d in zip(spatial, dilation)))
-    return as_strided(x, x.shape[:2] + size + kernel, strides, writeable=False)
+
+def _chunks(n: int, bytes_per_image: int) -> list[slice]:
+    step = max(1, _CHUNK_BYTES // max(bytes_per_image, 1))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def _padded(x: np.ndarray, padding: Pairs) -> np.ndarray:
+    """x with zeros added around its spatial axes (x itself when there is no padding)."""
+    if not any(lo or hi for lo, hi in padding):
+        return x
+    shape = x.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding))
+    out = np.zeros(shape, dtype=x.dtype)
+    inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[2:], padding))
+    out[(slice(None), slice(None)) + inner] = x
+    return out
+
+
+def _columns(xp: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints,
+             groups: int) -> np.ndarray:
+    """im2col of the padded input: (N, G, C/G·K, P) with
+    ``cols[n, g, (c, k), p] = x̃[n, c, s·p + d·k]`` — a strided view of every window
+    (no copy), then the one copy that lays each output position's window out as a column."""
+    nd = len(kernel)
+    size = conv_output_size(xp.shape[2:], kernel, stride, ((0, 0),) * nd, dilation)
+    spatial = xp.strides[2:]
+    strides = (xp.strides[:2] + tuple(st * d for st, d in zip(spatial, dilation))
+               + tuple(st * s for st, s in zip(spatial, stride)))
+    windows = as_strided(xp, xp.shape[:2] + kernel + size, strides, writeable=False)
+    rows = xp.shape[1] // groups * math.prod(kernel)
+    return windows.reshape(xp.shape[0], groups, rows, math.prod(size))
+
+
+def _kernels(w_shape: Ints, groups: int) -> tuple[int, int, int]:
+    """The kernel as a batch of matrices: (groups, out_channels/groups, C/G·K)."""
+    return groups, w_shape[0] // groups, w_shape[1] * math.prod(w_shape[2:])
 
 
 def _conv(x: np.ndarray, w: np.ndarray, stride: Ints, padding: Pairs, dilation: Ints,
           groups: int) -> np.ndarray:
-    """im2col and one GEMM: out[n, g] = W_g (O/G, C/G·K) @ cols[n, g] (C/G·K, P)."""
-    n, nd = x.shape[0], w.ndim - 2
+    """im2col and one GEMM per chunk of images: out[n, g] = W_g (O/G, C/G·K) @
+    cols[n, g] (C/G·K, P)."""
     kernel = w.shape[2:]
-    windows = _windows(x, kernel, stride, padding, dilation)
-    size = windows.shape[2:2 + nd]
-    rows = w.shape[1] * math.prod(kernel)  # C/G·K: one group's channels and offsets
-    # (N, C, *K, *S_out): the copy that lays each output position's window out as a column
-    order = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
-    cols = windows.transpose(order).reshape(n, groups, rows, math.prod(size))
-    kernels = w.reshape(groups, w.shape[0] // groups, rows)
-    return np.matmul(kernels, cols).reshape(n, w.shape[0], *size)
+    size = conv_output_size(x.shape[2:], kernel, stride, padding, dilation)
+    shape = _kernels(w.shape, groups)
+    xp, kernels = _padded(x, padding), w.reshape(shape)
+    out = np.empty((x.shape[0], w.shape[0], *size), dtype=np.result_type(x, w))
+    rows = out.reshape(x.shape[0], groups, w.shape[0] // groups, math.prod(size))
+    per_image = shape[2] * groups * math.prod(size) * x.itemsize
+    for chunk in _chunks(x.shape[0], per_image):
+        np.matmul(kernels, _columns(xp[chunk], kernel, stride, dilation, groups),
+                  out=rows[chunk])
+    return out
 
 
 def _conv_input_grad(g: np.ndarray, w: np.ndarray, input_shape: Ints, stride: Ints,
                      padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
-    """GEMM then col2im: cols[n, g] = W_gᵀ @ g[n, g], each column added back at the
-    window it came from; a loop over the kernel's offsets, one strided slice each."""
+    """GEMM then col2im, per chunk of images: cols[n, g] = W_gᵀ @ g[n, g], each column
+    added back at the window it came from — a loop over the kernel's offsets, one strided
+    slice each."""
     n, channels = input_shape[:2]
     kernel, size = w.shape[2:], g.shape[2:]
-    kernels = w.reshape(groups, w.shape[0] // groups, w.shape[1] * math.prod(kernel))
-    gs = g.reshape(n, groups, w.shape[0] // groups, math.prod(size))
-    cols = np.matmul(kernels.swapaxes(-1, -2), gs).reshape(n, channels, *kernel, *size)
+    kernels_t = w.reshape(_kernels(w.shape, groups)).swapaxes(-1, -2)
+    # contiguous, as conv's prepare_g: np.matmul would take a stride-0 view off BLAS
+    gs = np.ascontiguousarray(g).reshape(n, groups, w.shape[0] // groups, math.prod(size))
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(input_shape[2:], padding))
-    gx = np.zeros((n, channels, *padded), dtype=cols.dtype)
+    gx = np.zeros((n, channels, *padded), dtype=np.result_type(g, w))
     every = (slice(None), slice(None))
-    for offset in np.ndindex(*kernel):
-        window = tuple(slice(d * k, d * k + s * (p - 1) + 1, s)
-                       for k, d, s, p in zip(offset, dilation, stride, size))
-        gx[every + window] += cols[every + offset]
+    windows = [(offset, tuple(slice(d * k, d * k + s * (p - 1) + 1, s)
+                              for k, d, s, p in zip(offset, dilation, stride, size)))
+               for offset in np.ndindex(*kernel)]
+    per_image = channels * math.prod(kernel) * math.prod(size) * gx.itemsize
+    for chunk in _chunks(n, per_image):
+        cols = np.matmul(kernels_t, gs[chunk]).reshape(-1, channels, *kernel, *size)
+        target = gx[chunk]
+        for offset, window in windows:
+            target[every + window] += cols[every + offset]
     if any(lo or hi for lo, hi in padding):
         crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(input_shape[2:], padding))
         return np.ascontiguousarray(gx[every + crop])
@@ -192,20 +230,18 @@ def _conv_input_grad(g: np.ndarray, w: np.ndarray, input_shape: Ints, stride: In
 
 def _conv_weight_grad(x: np.ndarray, g: np.ndarray, weight_shape: Ints, stride: Ints,
                       padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
-    """One GEMM contracting every batch element and output position at once:
-    ∂w_g = g_g (O/G, N·P) @ cols_gᵀ (N·P, C/G·K)."""
-    n, nd = x.shape[0], len(weight_shape) - 2
-    out_channels, kernel = weight_shape[0], weight_shape[2:]
-    windows = _windows(x, kernel, stride, padding, dilation)
-    size = math.prod(windows.shape[2:2 + nd])
-    # (C, *K, N, *S_out): channels and offsets as rows, batch and positions as columns
-    order = (1, *range(2 + nd, 2 + 2 * nd), 0, *range(2, 2 + nd))
-    rows = weight_shape[1] * math.prod(kernel)
-    cols = windows.transpose(order).reshape(groups, rows, n * size)
-    per_group = out_channels // groups
-    gs = g.reshape(n, groups, per_group, size).transpose(1, 2, 0, 3).reshape(
-        groups, per_group, n * size)
-    return np.matmul(gs, cols.swapaxes(-1, -2)).reshape(weight_shape)
+    """im2col and a GEMM per chunk of images, summed over the batch:
+    ∂w_g = Σ_n g[n, g] (O/G, P) @ cols[n, g]ᵀ (P, C/G·K)."""
+    n, kernel = x.shape[0], weight_shape[2:]
+    shape = _kernels(weight_shape, groups)
+    size = math.prod(g.shape[2:])
+    xp = _padded(x, padding)
+    gs = np.ascontiguousarray(g).reshape(n, groups, shape[1], size)
+    gw = np.zeros(shape, dtype=np.result_type(x, g))
+    for chunk in _chunks(n, shape[2] * groups * size * x.itemsize):
+        cols = _columns(xp[chunk], kernel, stride, dilation, groups)
+        gw += np.add.reduce(np.matmul(gs[chunk], cols.swapaxes(-1, -2)), axis=0)
+    return gw.reshape(weight_shape)
 
 
 # ---------------------------------------------------------------- the three primitives
@@ -285,6 +321,12 @@ def _weight_grad_sample(x: Any, gy: Any, **params: Any) -> Any:
     return conv_weight_grad(x, gy, **params)
 
 
+def _contiguous(g: Any) -> Any:
+    """The incoming gradient in C order, once for both rules (the gradient of a sum is a
+    stride-0 view, which np.matmul would take off BLAS onto its slow loop)."""
+    return np.ascontiguousarray(g) if type(g) is np.ndarray else g
+
+
 _FAMILY = "F.conv1d, F.conv2d, nn.Conv1d and nn.Conv2d (and their derivatives)"
 
 conv: Primitive = primitive(
@@ -294,6 +336,7 @@ conv: Primitive = primitive(
     formula="∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w) (g through the flipped kernel), "
             "∂/∂w: g ↦ conv_weight_grad(x, g) (x correlated with g)",
     check=_check_conv,
+    prepare_g=_contiguous,
     samples=[
         sample(d, _conv_sample, [_draw.normal(*xs), _draw.normal(*ws)],
                **_params(s, p, dl, gr))
