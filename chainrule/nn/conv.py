@@ -14,7 +14,13 @@ from chainrule._config import get_default_dtype
 from chainrule.errors import shape_str
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.functional.convolution import _convolve, _ints, _is_int, _padding
+from chainrule.nn.functional.convolution import (
+    _check_input,
+    _convolve,
+    _ints,
+    _is_int,
+    _padding,
+)
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, as_tensor
 
@@ -93,16 +99,14 @@ class _ConvNd(Module):
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x, type(self).__name__)
         nd, who = self._nd, self._who()
-        if x.ndim in (nd + 1, nd + 2) and x.shape[-nd - 1] != self.in_channels:
-            channels = x.shape[-nd - 1]
+        _check_input(who, nd, x)
+        channels = x.shape[-nd - 1]
+        if channels != self.in_channels:
             raise ValueError(f"{who}: input of shape {shape_str(x.shape)} has {channels} "
                              f"channel{'' if channels == 1 else 's'}, expected "
                              f"{self.in_channels}")
         pairs = self._pairs
         if self.padding_mode != "zeros" and any(lo or hi for lo, hi in pairs):
-            if x.ndim not in (nd + 1, nd + 2):
-                raise ValueError(f"{who}: expected a {nd + 1}-d or {nd + 2}-d input, got "
-                                 f"shape {shape_str(x.shape)}")
             flat = tuple(w for pair in reversed(pairs) for w in pair)
             x = F.pad(x, flat, mode=self.padding_mode)
             pairs = ((0, 0),) * nd
