@@ -200,6 +200,30 @@ def _conv(x: np.ndarray, w: np.ndarray, stride: Ints, padding: Pairs, dilation: 
     return out
 
 
+def _scatter_windows(kernel: Ints, size: Ints, input_size: Ints, stride: Ints,
+                     padding: Pairs, dilation: Ints) -> list[tuple[tuple[Any, ...],
+                                                                   tuple[slice, ...]]]:
+    """For each kernel offset k, where col2im adds its columns: the output positions p
+    whose input position s·p + d·k − before falls inside the input (padding receives no
+    gradient), as (source index into the columns, target slice of the input)."""
+    found = []
+    for offset in np.ndindex(*kernel):
+        source: list[slice] = []
+        target: list[slice] = []
+        for k, p, n, s, (lo, _), d in zip(offset, size, input_size, stride, padding,
+                                          dilation):
+            first = max(0, -((d * k - lo) // s))  # ⌈(lo − d·k)/s⌉, at least 0
+            last = min(p, (n - 1 + lo - d * k) // s + 1)
+            start = s * first + d * k - lo
+            source.append(slice(first, max(first, last)))
+            target.append(slice(start, start + s * (last - first - 1) + 1, s))
+            if last <= first:
+                break
+        else:
+            found.append((offset + tuple(source), tuple(target)))
+    return found
+
+
 def _conv_input_grad(g: np.ndarray, w: np.ndarray, input_shape: Ints, stride: Ints,
                      padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
     """GEMM then col2im, per chunk of images: cols[n, g] = W_gᵀ @ g[n, g], each column
@@ -210,21 +234,15 @@ def _conv_input_grad(g: np.ndarray, w: np.ndarray, input_shape: Ints, stride: In
     kernels_t = w.reshape(_kernels(w.shape, groups)).swapaxes(-1, -2)
     # contiguous, as conv's prepare_g: np.matmul would take a stride-0 view off BLAS
     gs = np.ascontiguousarray(g).reshape(n, groups, w.shape[0] // groups, math.prod(size))
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(input_shape[2:], padding))
-    gx = np.zeros((n, channels, *padded), dtype=np.result_type(g, w))
+    gx = np.zeros(input_shape, dtype=np.result_type(g, w))
     every = (slice(None), slice(None))
-    windows = [(offset, tuple(slice(d * k, d * k + s * (p - 1) + 1, s)
-                              for k, d, s, p in zip(offset, dilation, stride, size)))
-               for offset in np.ndindex(*kernel)]
+    windows = _scatter_windows(kernel, size, input_shape[2:], stride, padding, dilation)
     per_image = channels * math.prod(kernel) * math.prod(size) * gx.itemsize
     for chunk in _chunks(n, per_image):
         cols = np.matmul(kernels_t, gs[chunk]).reshape(-1, channels, *kernel, *size)
         target = gx[chunk]
-        for offset, window in windows:
-            target[every + window] += cols[every + offset]
-    if any(lo or hi for lo, hi in padding):
-        crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(input_shape[2:], padding))
-        return np.ascontiguousarray(gx[every + crop])
+        for source, window in windows:
+            target[every + window] += cols[every + source]
     return gx
 
 
@@ -297,6 +315,7 @@ _CONFIGS: list[tuple[str, Ints, Ints, Ints, Pairs, Ints, int]] = [
     ("2d_asymmetric_padding", (1, 1, 4, 5), (2, 1, 2, 4), (1, 1), ((0, 1), (1, 2)), (1, 1), 1),
     ("1d_stride", (3, 2, 9), (4, 2, 3), (2,), ((1, 1),), (1,), 1),
     ("1d_depthwise_dilated", (1, 3, 8), (3, 1, 2), (1,), ((2, 2),), (2,), 3),
+    ("1d_padding_wider_than_the_input", (2, 1, 2), (2, 1, 3), (3,), ((3, 3),), (1,), 1),
     ("3d", (1, 2, 4, 3, 3), (2, 2, 2, 2, 1), (1, 2, 1), ((0, 0), (1, 1), (0, 0)), (1, 1, 2), 1),
 ]
 
