@@ -21,7 +21,8 @@ from chainrule.nn.functional.convolution import (
     _is_int,
     _padding,
 )
-from chainrule.nn.module import Module, Parameter
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor, as_tensor
 
 __all__ = ["Conv1d", "Conv2d"]

@@ -352,8 +352,7 @@ conv: Primitive = primitive(
     "conv",
     _conv,
     [_conv_vjp_x, _conv_vjp_w],
-    formula="∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w) (g through the flipped kernel), "
-            "∂/∂w: g ↦ conv_weight_grad(x, g) (x correlated with g)",
+    formula="∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w), ∂/∂w: g ↦ conv_weight_grad(x, g)",
     check=_check_conv,
     prepare_g=_contiguous,
     samples=[
@@ -368,7 +367,7 @@ conv_input_grad: Primitive = primitive(
     "conv_input_grad",
     _conv_input_grad,
     [_input_grad_vjp_gy, _input_grad_vjp_w],
-    formula="∂conv_input_grad(gy,w)/∂gy: h ↦ conv(h, w), ∂/∂w: h ↦ conv_weight_grad(h, gy)",
+    formula="∂/∂gy: h ↦ conv(h, w), ∂/∂w: h ↦ conv_weight_grad(h, gy)",
     check=_check_input_grad,
     samples=[
         sample(d, _input_grad_sample,
@@ -383,7 +382,7 @@ conv_weight_grad: Primitive = primitive(
     "conv_weight_grad",
     _conv_weight_grad,
     [_weight_grad_vjp_x, _weight_grad_vjp_gy],
-    formula="∂conv_weight_grad(x,gy)/∂x: h ↦ conv_input_grad(gy, h), ∂/∂gy: h ↦ conv(x, h)",
+    formula="∂/∂x: h ↦ conv_input_grad(gy, h), ∂/∂gy: h ↦ conv(x, h)",
     check=_check_weight_grad,
     samples=[
         sample(d, _weight_grad_sample,
@@ -432,7 +431,7 @@ pad: Primitive = primitive(
     "pad",
     _pad,
     [_pad_vjp],
-    formula="∂pad(x)/∂x: g ↦ g with the padding cropped off (and zeros where x was cropped)",
+    formula="∂pad(x)/∂x: g ↦ g with the padding cropped off",
     check=_check_pad,
     samples=[
         sample("(2,3)", _pad_sample, [_draw.normal(2, 3)], widths=((1, 2), (0, 1)), value=0.0),

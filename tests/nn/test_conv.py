@@ -389,10 +389,10 @@ def test_bad_arguments_are_refused_before_numpy_runs() -> None:
     assert _message(lambda: F.conv2d(cr.zeros(1, 1, 5, 5), cr.zeros(1, 1, 3, 3),
                                      padding=-1)).startswith("conv2d: padding must be")
     assert _message(lambda: nn.Conv2d(3, 16, 3)(cr.zeros(28, 28))) == (
-        "Conv2d(in_channels=3, out_channels=16, kernel_size=(3, 3)): expected a 3-d "
-        "(C, H, W) or 4-d (N, C, H, W) input, got shape (28, 28)")
+        "Conv2d(in_channels=3, out_channels=16, kernel_size=(3, 3)): expected a 3-D "
+        "(C, H, W) or 4-D (N, C, H, W) input, got shape (28, 28)")
     assert _message(lambda: F.conv2d(cr.zeros(1, 1, 5, 5), cr.zeros(1, 3, 3))) == (
-        "conv2d: weight must be 4-d (out_channels, in_channels/groups, kH, kW), got shape "
+        "conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape "
         "(1, 3, 3)")
     assert _message(lambda: F.conv2d(cr.zeros(1, 1, 5, 5), cr.zeros(2, 1, 3, 3),
                                      cr.zeros(3))) == (

@@ -63,7 +63,7 @@ def _layout(nd: int, batched: bool) -> str:
 
 def _check_input(who: str, nd: int, x: Tensor) -> None:
     if x.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"{who}: expected a {nd + 1}-d {_layout(nd, False)} or {nd + 2}-d "
+        raise ValueError(f"{who}: expected a {nd + 1}-D {_layout(nd, False)} or {nd + 2}-D "
                          f"{_layout(nd, True)} input, got shape {shape_str(x.shape)}")
     if x.dtype.kind != "f":
         raise TypeError(f"{who}: input must be floating point, got dtype {x.dtype}")
@@ -94,7 +94,7 @@ def _conv_nd(op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any,
     weight = as_tensor(weight, op)
     bias = None if bias is None else as_tensor(bias, op)
     if weight.ndim != nd + 2:
-        raise ValueError(f"{op}: weight must be {nd + 2}-d (out_channels, in_channels/groups, "
+        raise ValueError(f"{op}: weight must be {nd + 2}-D (out_channels, in_channels/groups, "
                          f"{'kernel' if nd == 1 else 'kH, kW'}), got shape "
                          f"{shape_str(weight.shape)}")
     if weight.dtype.kind != "f":
