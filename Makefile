@@ -96,3 +96,12 @@ stability: $(VENV)/.installed-dev
 
 soak: $(VENV)/.installed-dev
 	$(PY) tools/soak.py
+
+# The MNIST-1D paper's table (Greydanus & Kobak): its logistic regression, MLP and CNN trained
+# with chainrule as in the paper, printed beside the paper's figures (tools/paper_mnist1d.py;
+# SEEDS=0,1,2 averages over initialisations).
+.PHONY: paper
+SEEDS ?= 0
+
+paper: $(VENV)/.installed-demo
+	$(PY) tools/paper_mnist1d.py --seeds $(SEEDS)

@@ -1,9 +1,13 @@
-r"""``chainrule train``: train an MLP on one of the bundled datasets and report the test score.
+r"""``chainrule train``: train a model on one of the bundled datasets and report the test score.
 
-The model is ``nn.MLP([n_features, *hidden, n_out])``; with no hidden layer it is the
-textbook's linear model. The loss depends on the task:
+The model (``--model``) is by default ``nn.MLP([n_features, *hidden, n_out])``; with no hidden
+layer (``--model linear``) it is the textbook's linear model. On ``mnist1d`` the models are
+the MNIST-1D paper's (Greydanus & Kobak): logistic regression, its MLP (with a skip
+connection) and its CNN, trained with its settings (Adam, lr 0.01, batches of 100 in the
+data's order, 6,000 steps; see :mod:`chainrule.cli._mnist1d_models`). The loss depends on
+the task:
 
-* multi-class (``digits``, ``iris``): cross-entropy on the logits,
+* multi-class (``digits``, ``iris``, ``mnist1d``): cross-entropy on the logits,
   :math:`J = -\frac1m\sum_i \log \mathrm{softmax}(z_i)_{y_i}`; reported: test accuracy.
 * binary (``breast_cancer``): one logit and binary cross-entropy from logits,
   :math:`J = -\frac1m\sum_i [y_i\log\sigma(z_i) + (1-y_i)\log(1-\sigma(z_i))]` (logistic
@@ -47,8 +51,9 @@ from chainrule.cli._args import (
     positive_int,
     report,
 )
+from chainrule.cli._mnist1d_models import PaperMLP
 from chainrule.data import DataLoader, TensorDataset, load_dataset
-from chainrule.nn import MLP
+from chainrule.nn import MLP, Module
 from chainrule.nn import functional as F
 from chainrule.optim import registry
 from chainrule.serialization import load, save
@@ -61,6 +66,9 @@ from chainrule.train.progress import _is_terminal
 DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
 OPTIMIZERS = {name: registry.OPTIMIZERS[name] for name in DEFAULT_LR}
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softplus")
+#: --model: nn.MLP with no hidden layer, nn.MLP with the --hidden widths (on mnist1d the
+#: paper's MLP unless --hidden is given), the MNIST-1D paper's CNN (mnist1d only).
+MODELS = ("linear", "mlp")
 #: The share of the training samples held out for the per-epoch validation figures.
 VAL_SPLIT = 0.2
 #: Off a terminal, about this many per-epoch lines unless --every says otherwise.
@@ -78,6 +86,11 @@ class Recipe:
     lr: float = 1e-3
     epochs: int = 20
     batch_size: int = 32
+    model: str = "mlp"
+    #: reshuffle the training samples every epoch; False: batches in the data's own order
+    shuffle: bool = True
+    #: the share of the training samples held out for the per-epoch validation figures
+    val_split: float = VAL_SPLIT
 
 
 RECIPES = {
@@ -89,16 +102,23 @@ RECIPES = {
     "breast_cancer": Recipe("binary", (), lr=1e-2, epochs=30),
     # Linear regression by full-batch gradient descent (one batch holds all 353 samples).
     "diabetes": Recipe("regression", (), optimizer="sgd", lr=0.1, epochs=500, batch_size=512),
+    # The MNIST-1D paper's setup: Adam at lr 0.01, batches of 100 taken in the data's order
+    # (the generator shuffled it once), 150 passes over all 4,000 training sequences =
+    # 6,000 steps; nothing is held out, as the paper trains on all of them. (100, 100) are
+    # the widths of the paper's MLP.
+    "mnist1d": Recipe("multiclass", (100, 100), lr=1e-2, epochs=150, batch_size=100,
+                      shuffle=False, val_split=0.0),
 }
 
 
 @dataclass
 class TrainResult:
     """What :func:`train_model` produced; ``metric`` is ``"accuracy"`` or ``"r2"``.
+    ``sizes`` are the layer widths of an MLP (the input and output widths of the CNN).
     ``n_train`` counts the samples trained on, ``n_val`` those held out from the training
     split for the per-epoch validation figures."""
 
-    model: MLP
+    model: Module
     history: History
     recipe: Recipe
     sizes: list[int]
@@ -205,12 +225,14 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
                 lr: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, seed: int = 0, progress: bool = False,
                 load_path: str | None = None, log: Callable[[str], Any] | None = None,
-                val_split: float = VAL_SPLIT, every: int | None = None) -> TrainResult:
-    r"""Train ``nn.MLP`` on ``dataset`` as ``chainrule train`` does; ``None`` means the
+                val_split: float | None = None, every: int | None = None,
+                model: str | None = None) -> TrainResult:
+    r"""Train a model on ``dataset`` as ``chainrule train`` does; ``None`` means the
     dataset's default (see :data:`RECIPES`).
 
     Args:
-        dataset: ``"digits"``, ``"iris"``, ``"breast_cancer"`` or ``"diabetes"``.
+        dataset: ``"digits"``, ``"iris"``, ``"breast_cancer"``, ``"diabetes"`` or
+            ``"mnist1d"``.
         seed: seeds the train/test split, the validation hold-out, the weight
             initialisation and the shuffling.
         progress: a progress bar on a terminal, else a line every ``every`` epochs;
@@ -218,23 +240,31 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
         load_path: start from the weights in this ``.npz`` (written by ``--save``).
         log: called with a description of the data, model and optimiser before training.
         val_split: the share of the training samples held out for the per-epoch
-            validation figures (stratified for classification); 0 holds none out.
+            validation figures (stratified for classification); 0 holds none out
+            (default: 0.2; mnist1d: 0).
         every: the epochs between printed lines off a terminal (default: about
             :data:`LINES` lines in all).
+        model: ``"linear"`` (no hidden layer), ``"mlp"`` (``nn.MLP`` with the ``hidden``
+            widths; on mnist1d with ``hidden=None`` the paper's MLP) or ``"cnn"`` (the
+            MNIST-1D paper's CNN, mnist1d only); default: the dataset's (``"mlp"``).
 
     Returns:
         A :class:`TrainResult` with the test accuracy (classification) or test
         :math:`R^2` on the original scale (regression).
 
     Raises:
-        ValueError: an unknown dataset, optimizer or activation, or a ``load_path`` that
-            does not fit the model. FileNotFoundError: a missing ``load_path``.
+        ValueError: an unknown dataset, optimizer, activation or model, a model the
+            dataset cannot take, ``hidden`` for a model without hidden layers, or a
+            ``load_path`` that does not fit the model. FileNotFoundError: a missing
+            ``load_path``.
         FloatingPointError: the loss stopped being a number (training diverged).
     """
     if dataset not in RECIPES:
         raise ValueError(f"train: unknown dataset {dataset!r}; choose from "
                          f"{', '.join(RECIPES)}")
-    recipe = _recipe(dataset, hidden, activation, optimizer, lr, epochs, batch_size)
+    recipe = _recipe(dataset, hidden, activation, optimizer, lr, epochs, batch_size,
+                     model=model)
+    val_split = recipe.val_split if val_split is None else val_split
     (X_train, y_train), (X_test, y_test) = load_dataset(dataset, seed=seed)
     # the regression target's scale comes from the whole training split, as the features'
     t_train, t_test, (mean, std) = _targets(recipe, y_train, y_test)
@@ -244,32 +274,54 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
     kept, held_out = _hold_out(labels, len(X_train), val_split, seed)
 
     manual_seed(seed)  # the weight initialisation
-    model = MLP(sizes, activation=recipe.activation)
+    # the paper's MLP unless other widths are asked for
+    paper = dataset == "mnist1d" and hidden is None
+    net = _build_model(recipe, sizes, paper)
     if load_path is not None:
-        _load_weights(model, load_path)
-    opt = OPTIMIZERS[recipe.optimizer](model.parameters(), lr=recipe.lr)
+        _load_weights(net, load_path)
+    opt = OPTIMIZERS[recipe.optimizer](net.parameters(), lr=recipe.lr)
     train_loader = DataLoader(TensorDataset(X_train[kept], t_train[kept]),
-                              batch_size=recipe.batch_size, shuffle=True, seed=seed)
+                              batch_size=recipe.batch_size, shuffle=recipe.shuffle, seed=seed)
     val_loader = DataLoader(TensorDataset(X_train[held_out], t_train[held_out]),
                             batch_size=1024) if held_out.size else None
     metric = "r2" if recipe.task == "regression" else "accuracy"
     if log is not None:
-        _describe(log, dataset, recipe, sizes, len(X_train), len(X_test), seed)
+        _describe(log, dataset, recipe, _model_text(recipe, sizes, paper), len(X_train),
+                  len(X_test), seed, len(train_loader))
         _describe_validation(log, len(held_out), len(X_train), val_split)
     on_terminal = progress and _is_terminal()
     every = every or max(1, math.ceil(recipe.epochs / LINES))
     callbacks = ([_epoch_printer(recipe.epochs, metric, every)]
                  if progress and not on_terminal else [])
-    history = fit(model, _loss_fn(recipe.task), opt, train_loader, recipe.epochs,
+    history = fit(net, _loss_fn(recipe.task), opt, train_loader, recipe.epochs,
                   val_loader=val_loader, metrics=[metric], callbacks=callbacks,
                   progress=on_terminal)
 
-    score = _test_score(model, recipe.task, X_test, y_test, t_test, (mean, std))
-    return TrainResult(model, history, recipe, sizes, metric, score, len(kept), len(X_test),
+    score = _test_score(net, recipe.task, X_test, y_test, t_test, (mean, std))
+    return TrainResult(net, history, recipe, sizes, metric, score, len(kept), len(X_test),
                        len(held_out))
 
 
-def _test_score(model: MLP, task: str, X_test: Tensor, y_test: Tensor, t_test: Tensor,
+def _build_model(recipe: Recipe, sizes: list[int], paper: bool) -> Module:
+    """The untrained model: ``nn.MLP(sizes)``, or the MNIST-1D paper's MLP when ``paper``."""
+    if recipe.model == "mlp" and paper:
+        return PaperMLP(sizes[0], sizes[-1], recipe.hidden[0], recipe.activation)
+    return MLP(sizes, activation=recipe.activation)
+
+
+def _model_text(recipe: Recipe, sizes: list[int], paper: bool) -> str:
+    """The model, as the setup lines describe it."""
+    if recipe.model == "mlp" and paper:
+        return (f"the MNIST-1D paper's MLP {sizes}, activation {recipe.activation}, with a "
+                "skip connection around the second layer")
+    if recipe.hidden:
+        return f"MLP {sizes}, activation {recipe.activation}"
+    kind = {"multiclass": "softmax regression", "binary": "logistic regression",
+            "regression": "linear regression"}[recipe.task]
+    return f"MLP {sizes}, no hidden layer: {kind}"
+
+
+def _test_score(model: Module, task: str, X_test: Tensor, y_test: Tensor, t_test: Tensor,
                 scaling: tuple[float, float]) -> float:
     """Test accuracy, or test :math:`R^2` with predictions mapped back to the target's units."""
     model.eval()
@@ -281,22 +333,18 @@ def _test_score(model: MLP, task: str, X_test: Tensor, y_test: Tensor, t_test: T
     return accuracy(pred, t_test)
 
 
-def _describe(log: Callable[[str], Any], dataset: str, recipe: Recipe, sizes: list[int],
-              n_train: int, n_test: int, seed: int) -> None:
+def _describe(log: Callable[[str], Any], dataset: str, recipe: Recipe, model: str,
+              n_train: int, n_test: int, seed: int, steps_per_epoch: int) -> None:
     loss = {"multiclass": "cross-entropy on the logits",
             "binary": "binary cross-entropy from one logit",
             "regression": "mean squared error on the standardised target"}[recipe.task]
     log(f"dataset: {dataset}, {n_train} training and {n_test} test samples (seed {seed})")
-    if recipe.hidden:
-        model = f"MLP {sizes}, activation {recipe.activation}"
-    else:
-        kind = {"multiclass": "softmax regression", "binary": "logistic regression",
-                "regression": "linear regression"}[recipe.task]
-        model = f"MLP {sizes}, no hidden layer: {kind}"
     log(f"model: {model}; loss: {loss}")
     epochs = f"{recipe.epochs} epoch{'' if recipe.epochs == 1 else 's'}"
+    steps = recipe.epochs * steps_per_epoch
+    order = "" if recipe.shuffle else ", in the data's order"
     log(f"optimizer: {recipe.optimizer}, lr {recipe.lr:g}, {epochs}, "
-        f"batch size {recipe.batch_size}")
+        f"batch size {recipe.batch_size}{order} ({steps} step{'' if steps == 1 else 's'})")
 
 
 def _describe_validation(log: Callable[[str], Any], n_val: int, n_train: int,
@@ -311,9 +359,12 @@ def _describe_validation(log: Callable[[str], Any], n_val: int, n_train: int,
 
 def _recipe(dataset: str, hidden: tuple[int, ...] | None, activation: str | None,
             optimizer: str | None, lr: float | None, epochs: int | None,
-            batch_size: int | None) -> Recipe:
+            batch_size: int | None, model: str | None = None) -> Recipe:
     """The dataset's defaults with every given override applied."""
     recipe = RECIPES[dataset]
+    _check_model(model or recipe.model, hidden)
+    if model == "linear":
+        hidden = ()
     if optimizer is not None and optimizer not in OPTIMIZERS:
         raise ValueError(f"train: unknown optimizer {optimizer!r}; choose from "
                          f"{', '.join(OPTIMIZERS)}")
@@ -324,11 +375,19 @@ def _recipe(dataset: str, hidden: tuple[int, ...] | None, activation: str | None
         lr = DEFAULT_LR[optimizer]  # the dataset's lr was tuned for its own optimizer
     given: dict[str, Any] = {"hidden": hidden, "activation": activation,
                              "optimizer": optimizer, "lr": lr, "epochs": epochs,
-                             "batch_size": batch_size}
+                             "batch_size": batch_size, "model": model}
     return replace(recipe, **{k: v for k, v in given.items() if v is not None})
 
 
-def _load_weights(model: MLP, path: str) -> None:
+def _check_model(model: str, hidden: tuple[int, ...] | None) -> None:
+    if model not in MODELS:
+        raise ValueError(f"train: unknown model {model!r}; choose from {', '.join(MODELS)}")
+    if hidden is not None and model != "mlp":
+        raise ValueError(f"train: --hidden sets the widths of --model mlp; --model {model} "
+                         "has no hidden layers (drop --hidden)")
+
+
+def _load_weights(model: Module, path: str) -> None:
     if not Path(path).is_file():
         raise FileNotFoundError(f"train: --load {path!r}: no such file")
     try:
@@ -359,11 +418,15 @@ def register(subparsers: Subparsers) -> None:
     """Add the ``train`` subcommand."""
     defaults = "; ".join(
         f"{name}: hidden {','.join(map(str, r.hidden)) or 'none'}, {r.optimizer} lr {r.lr:g}, "
-        f"{r.epochs} epochs, batch {r.batch_size}" for name, r in RECIPES.items())
+        f"{r.epochs} epochs, batch {r.batch_size}"
+        + ("" if r.shuffle else " in the data's order")
+        + ("" if r.val_split == VAL_SPLIT else f", --val-split {r.val_split:g}")
+        for name, r in RECIPES.items())
     parser = subparsers.add_parser(
         "train",
-        help="train an MLP on a bundled dataset and report its test score",
-        description="Train nn.MLP([features, *hidden, outputs]) on a bundled dataset with "
+        help="train a model on a bundled dataset and report its test score",
+        description="Train nn.MLP([features, *hidden, outputs]) (or, on mnist1d, one of the "
+        "MNIST-1D paper's models) on a bundled dataset with "
         "chainrule.fit and print the test accuracy (classification) or R² (regression), "
         "scored once at the end. Per epoch: the loss and metric on the training batches and "
         "on validation samples held out from the training data. Progress: a bar on a "
@@ -373,6 +436,10 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--dataset", required=True, choices=tuple(RECIPES),
                         help="the dataset to train on")
+    parser.add_argument("--model", choices=MODELS, default=None,
+                        help="linear: no hidden layer; mlp (default): nn.MLP with the --hidden "
+                        "widths, on mnist1d the paper's MLP (40, 100, 100, 10, with a skip "
+                        "connection) unless --hidden is given")
     parser.add_argument("--hidden", type=hidden_sizes, default=None, metavar="WIDTHS",
                         help="hidden layer widths, e.g. 128,64; 'none' for no hidden layer "
                         "(a linear or logistic model)")
@@ -387,9 +454,10 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="seed of the splits, the initial weights and the shuffling "
                         "(default: 0)")
-    parser.add_argument("--val-split", type=fraction, default=VAL_SPLIT, metavar="SHARE",
+    parser.add_argument("--val-split", type=fraction, default=None, metavar="SHARE",
                         help="share of the training samples held out for the per-epoch "
-                        f"validation figures (default: {VAL_SPLIT:g}; 0: none)")
+                        f"validation figures (default: {VAL_SPLIT:g}, mnist1d: 0 as in its "
+                        "paper; 0: none)")
     parser.add_argument("--every", type=positive_int, default=None, metavar="N",
                         help="off a terminal, print a line every N epochs (default: about "
                         f"{LINES} lines)")
@@ -410,8 +478,9 @@ def run(args: argparse.Namespace) -> int:
         result = train_model(args.dataset, args.hidden, args.activation, args.optimizer,
                              args.lr, args.epochs, args.batch_size, args.seed,
                              progress=not args.no_progress, load_path=args.load, log=print,
-                             val_split=getattr(args, "val_split", VAL_SPLIT),
-                             every=getattr(args, "every", None))
+                             val_split=getattr(args, "val_split", None),
+                             every=getattr(args, "every", None),
+                             model=getattr(args, "model", None))
     except FloatingPointError as exc:  # fit's: the loss stopped being a number
         report(str(exc).removeprefix("fit: "))
         return 1

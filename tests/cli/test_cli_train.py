@@ -7,10 +7,13 @@ import re
 import numpy as np
 import pytest
 
+import chainrule as cr
+from chainrule import nn, optim
 from chainrule.cli import train
 from chainrule.cli.main import main
 from chainrule.cli.train import hidden_sizes, train_model
 from chainrule.data import load_dataset
+from chainrule.nn import functional as F
 from chainrule.serialization import load
 from chainrule.train import r2
 
@@ -249,3 +252,80 @@ def test_a_diverging_run_stops_with_one_line_and_status_1(capsys, lr):
 def test_a_score_far_out_of_range_is_written_in_scientific_notation():
     assert train._number(-1.75e63) == "-1.750e+63"
     assert train._number(0.97222) == "0.9722"
+
+
+# ---------------------------------------------------------------- --model and mnist1d
+def test_model_linear_drops_the_datasets_hidden_layers(capsys):
+    assert main(["train", "--dataset", "digits", "--model", "linear", "--epochs", "1"]) == 0
+    assert "model: MLP [64, 10], no hidden layer: softmax regression" in capsys.readouterr().out
+    assert train_model("digits", model="mlp", epochs=1).sizes == [64, 128, 64, 10]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "--dataset", "iris", "--model", "perceptron"], "argument --model: invalid choice"),
+    (["train", "--dataset", "iris", "--model", "linear", "--hidden", "8"],
+     "train: --hidden sets the widths of --model mlp; --model linear has no hidden layers "
+     "(drop --hidden)"),
+])
+def test_model_mistakes_are_one_line_errors(capsys, argv, needle):
+    assert needle in one_line_error(capsys, argv)
+
+
+def test_the_mnist1d_recipe_is_the_papers():
+    recipe = train.RECIPES["mnist1d"]
+    assert (recipe.optimizer, recipe.lr, recipe.batch_size) == ("adam", 0.01, 100)
+    assert recipe.epochs * 4000 // recipe.batch_size == 6000  # steps
+    assert not recipe.shuffle and recipe.val_split == 0.0
+    # the other datasets keep their reshuffled batches and validation hold-out
+    assert all(r.shuffle and r.val_split == 0.2 for name, r in train.RECIPES.items()
+               if name != "mnist1d")
+
+
+class TestMnist1d:
+    @pytest.fixture(autouse=True)
+    def _package(self):
+        pytest.importorskip("mnist1d")
+
+    def test_prints_the_papers_setup(self, capsys):
+        assert main(["train", "--dataset", "mnist1d", "--epochs", "1"]) == 0
+        out = capsys.readouterr().out
+        assert "dataset: mnist1d, 4000 training and 1000 test samples (seed 0)" in out
+        assert ("model: the MNIST-1D paper's MLP [40, 100, 100, 10], activation relu, with a "
+                "skip connection around the second layer; loss: cross-entropy") in out
+        assert ("optimizer: adam, lr 0.01, 1 epoch, batch size 100, in the data's order "
+                "(40 steps)") in out
+        assert "validation: none (--val-split 0)" in out
+        assert final_score(out) > 0.1
+
+    def test_the_papers_mlp_keeps_its_parameter_names(self):
+        result = train_model("mnist1d", epochs=0)
+        assert [(k, v.shape) for k, v in result.model.state_dict().items()] == [
+            ("linear1.weight", (100, 40)), ("linear1.bias", (100,)),
+            ("linear2.weight", (100, 100)), ("linear2.bias", (100,)),
+            ("linear3.weight", (10, 100)), ("linear3.bias", (10,))]
+
+    def test_hidden_replaces_the_papers_mlp_by_nn_mlp(self, capsys):
+        assert main(["train", "--dataset", "mnist1d", "--hidden", "16", "--epochs", "1"]) == 0
+        assert "model: MLP [40, 16, 10], activation relu;" in capsys.readouterr().out
+
+    def test_batches_of_100_in_the_datas_order_with_adam_at_lr_0_01(self):
+        # One epoch by hand, as the paper's loop takes them: steps on X[0:100], X[100:200]…
+        result = train_model("mnist1d", model="linear", epochs=1, seed=3)
+        (X, y), _ = load_dataset("mnist1d")
+        cr.manual_seed(3)
+        model = nn.MLP([40, 10])
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        for start in range(0, 4000, 100):
+            loss = F.cross_entropy(model(X[start:start + 100]), y[start:start + 100])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        for (name, a), (_, b) in zip(result.model.state_dict().items(),
+                                     model.state_dict().items()):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7,
+                                       err_msg=name)
+
+    def test_val_split_holds_out_training_sequences_when_asked(self):
+        assert train_model("mnist1d", model="linear", epochs=1).n_val == 0
+        result = train_model("mnist1d", model="linear", epochs=1, val_split=0.2)
+        assert (result.n_train, result.n_val) == (3200, 800)
