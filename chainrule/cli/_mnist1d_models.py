@@ -5,14 +5,16 @@ the PyTorch original's.
 * logistic regression: ``Linear(40, 10)`` (``nn.MLP([40, 10])`` here, as for every dataset);
 * :class:`PaperMLP`: 40 → 100 → 100 → 10 with ReLU and a skip connection around the
   second layer, :math:`h_1 = \mathrm{relu}(W_1x + b_1)`,
-  :math:`h_2 = h_1 + \mathrm{relu}(W_2h_1 + b_2)`, logits :math:`W_3h_2 + b_3`.
+  :math:`h_2 = h_1 + \mathrm{relu}(W_2h_1 + b_2)`, logits :math:`W_3h_2 + b_3`;
+* :class:`PaperCNN`: three 1-D convolutions with stride 2 (40 → 19 → 10 → 5 positions,
+  25 channels) and ReLU, flattened to 125 features, then ``Linear(125, 10)``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chainrule.nn import GELU, LeakyReLU, Linear, Module, ReLU, Sigmoid, Softplus, Tanh
+from chainrule.nn import GELU, Conv1d, LeakyReLU, Linear, Module, ReLU, Sigmoid, Softplus, Tanh
 from chainrule.tensor import Tensor
 
 #: ``--activation`` name → the module applied after each hidden layer.
@@ -48,3 +50,39 @@ class PaperMLP(Module):
         h = h + self.act(self.linear2(h))
         return self.linear3(h)
 
+
+class PaperCNN(Module):
+    r"""The paper's CNN: ``Conv1d(1, 25, 5, stride=2, padding=1)``, then twice
+    ``Conv1d(25, 25, 3, stride=2, padding=1)``, each followed by the activation (ReLU in the
+    paper); the ``(N, 25, 5)`` feature maps flattened to 125 features; ``Linear(125, 10)``.
+
+    A length-:math:`L` input leaves each convolution with
+    :math:`\lfloor (L + 2p - k)/s \rfloor + 1` positions: 40 → 19 → 10 → 5.
+
+    Args:
+        length: the sequences' length (40). n_out: classes (10). channels: the
+            convolutions' output channels (25).
+        activation: an ``--activation`` name.
+
+    Shape:
+        - Input: ``(N, length)`` (one channel) or ``(N, 1, length)``. Output: ``(N, n_out)``.
+    """
+
+    def __init__(self, length: int = 40, n_out: int = 10, channels: int = 25,
+                 activation: str = "relu") -> None:
+        super().__init__()
+        self.conv1 = Conv1d(1, channels, 5, stride=2, padding=1)
+        self.conv2 = Conv1d(channels, channels, 3, stride=2, padding=1)
+        self.conv3 = Conv1d(channels, channels, 3, stride=2, padding=1)
+        positions = length
+        for kernel in (5, 3, 3):
+            positions = (positions + 2 - kernel) // 2 + 1
+        self.linear = Linear(channels * positions, n_out)
+        self.act = ACTIVATION_MODULES[activation]()
+
+    def forward(self, x: Any) -> Tensor:
+        x = x.reshape(x.shape[0], 1, x.shape[-1])
+        h = self.act(self.conv1(x))
+        h = self.act(self.conv2(h))
+        h = self.act(self.conv3(h))
+        return self.linear(h.reshape(h.shape[0], -1))

@@ -266,6 +266,11 @@ def test_model_linear_drops_the_datasets_hidden_layers(capsys):
     (["train", "--dataset", "iris", "--model", "linear", "--hidden", "8"],
      "train: --hidden sets the widths of --model mlp; --model linear has no hidden layers "
      "(drop --hidden)"),
+    (["train", "--dataset", "mnist1d", "--hidden", "8"],  # its default model is the CNN
+     "train: --hidden sets the widths of --model mlp; --model cnn has no hidden layers"),
+    (["train", "--dataset", "digits", "--model", "cnn"],
+     "train: --model cnn is the MNIST-1D paper's 1-d CNN and takes --dataset mnist1d only, "
+     "not digits"),
 ])
 def test_model_mistakes_are_one_line_errors(capsys, argv, needle):
     assert needle in one_line_error(capsys, argv)
@@ -290,22 +295,33 @@ class TestMnist1d:
         assert main(["train", "--dataset", "mnist1d", "--epochs", "1"]) == 0
         out = capsys.readouterr().out
         assert "dataset: mnist1d, 4000 training and 1000 test samples (seed 0)" in out
-        assert ("model: the MNIST-1D paper's MLP [40, 100, 100, 10], activation relu, with a "
-                "skip connection around the second layer; loss: cross-entropy") in out
+        assert ("model: the MNIST-1D paper's CNN: Conv1d(1, 25, 5, stride=2, padding=1), then "
+                "Conv1d(25, 25, 3, stride=2, padding=1) twice, activation relu after each, "
+                "flattened to 125 features, Linear(125, 10); loss: cross-entropy") in out
         assert ("optimizer: adam, lr 0.01, 1 epoch, batch size 100, in the data's order "
                 "(40 steps)") in out
         assert "validation: none (--val-split 0)" in out
         assert final_score(out) > 0.1
+        assert main(["train", "--dataset", "mnist1d", "--model", "mlp", "--epochs", "0"]) == 0
+        assert ("model: the MNIST-1D paper's MLP [40, 100, 100, 10], activation relu, with a "
+                "skip connection around the second layer;") in capsys.readouterr().out
 
-    def test_the_papers_mlp_keeps_its_parameter_names(self):
+    def test_the_papers_models_keep_their_parameter_names(self):
         result = train_model("mnist1d", epochs=0)
+        assert [(k, v.shape) for k, v in result.model.state_dict().items()] == [
+            ("conv1.weight", (25, 1, 5)), ("conv1.bias", (25,)),
+            ("conv2.weight", (25, 25, 3)), ("conv2.bias", (25,)),
+            ("conv3.weight", (25, 25, 3)), ("conv3.bias", (25,)),
+            ("linear.weight", (10, 125)), ("linear.bias", (10,))]
+        result = train_model("mnist1d", model="mlp", epochs=0)
         assert [(k, v.shape) for k, v in result.model.state_dict().items()] == [
             ("linear1.weight", (100, 40)), ("linear1.bias", (100,)),
             ("linear2.weight", (100, 100)), ("linear2.bias", (100,)),
             ("linear3.weight", (10, 100)), ("linear3.bias", (10,))]
 
     def test_hidden_replaces_the_papers_mlp_by_nn_mlp(self, capsys):
-        assert main(["train", "--dataset", "mnist1d", "--hidden", "16", "--epochs", "1"]) == 0
+        assert main(["train", "--dataset", "mnist1d", "--model", "mlp", "--hidden", "16",
+                     "--epochs", "1"]) == 0
         assert "model: MLP [40, 16, 10], activation relu;" in capsys.readouterr().out
 
     def test_batches_of_100_in_the_datas_order_with_adam_at_lr_0_01(self):
