@@ -25,7 +25,7 @@ LAYERS = [
 ]
 
 # Third-party modules and the lowest layer allowed to import them.
-FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "torch": None}
+FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "mnist1d": 5, "torch": None}
 
 # The same rule one level down, for a package whose submodules stack: package → {first part
 # of the submodule's name: rank}. A submodule imports only from its own rank or below, and
