@@ -42,7 +42,8 @@ MODULES = {
     ),
     "chainrule.data": "TensorDataset DataLoader load_dataset random_split",
     "chainrule.viz": (
-        "draw_graph plot_activations plot_loss plot_descent gradient_flow plot_gradcheck"
+        "draw_graph plot_activations plot_loss plot_descent gradient_flow plot_gradcheck "
+        "plot_filters plot_feature_maps"
     ),
 }
 
