@@ -176,8 +176,8 @@ def _layers(model: Any) -> list[tuple[str, Callable[..., Any]]]:
     if isinstance(model, (list, tuple)) and all(callable(layer) for layer in model):
         return [(str(i), layer) for i, layer in enumerate(model)]
     what = type(model).__name__
-    hint = (" (its forward is its own code, so the order of its layers is unknown: pass "
-            "them as a list, e.g. [model.conv1, nn.ReLU(), model.pool])"
+    hint = (" (only a Sequential runs its layers in a known order: for any other model pass "
+            "its layers as a list, e.g. [model.conv1, nn.ReLU(), model.pool])"
             if isinstance(model, Module) else "")
     raise TypeError(f"plot_feature_maps: expected an nn.Sequential or a list of layers, "
                     f"got {what}{hint}")

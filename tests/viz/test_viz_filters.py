@@ -164,8 +164,9 @@ def test_plot_feature_maps_refuses_a_custom_model_and_a_model_without_convolutio
         def forward(self, x):
             return self.conv(x)
 
-    with pytest.raises(TypeError, match=r"expected an nn.Sequential or a list of layers, got "
-                                        r"Net \(its forward is its own code"):
+    with pytest.raises(TypeError, match=r"expected an nn.Sequential or a list of layers, "
+                                        r"got Net \(only a Sequential runs its layers in a "
+                                        r"known order"):
         viz.plot_feature_maps(Net(), cr.randn(1, 1, 5, 5))
     with pytest.raises(ValueError, match=r"no convolution or pooling layer \(layers: Linear, "
                                          r"ReLU\)"):
