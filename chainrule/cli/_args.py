@@ -59,12 +59,16 @@ def one_of(what: str, choices: Sequence[str]) -> Callable[[str], str]:
     return parse
 
 
-def positive_float(text: str) -> float:
-    """A finite float > 0 (learning rates)."""
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    """A finite float > 0 (learning rates)."""
+    value = _number(text)
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
@@ -72,10 +76,7 @@ def positive_float(text: str) -> float:
 
 def fraction(text: str) -> float:
     """A share in [0, 1) (a validation split)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _number(text)
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"expected a share in [0, 1) like 0.2, got {text!r}")
     return value
