@@ -1,4 +1,4 @@
-"""chainrule's benchmark: six workloads (W1–W6), five frameworks, one interleaved run.
+"""chainrule's benchmark: eight workloads (W1–W8), five frameworks, one interleaved run.
 
 ``python -m bench`` (or ``make bench`` / ``make bench-quick``) drives one worker process per
 framework and repetition (``python -m bench.worker``), cross-checks every framework's

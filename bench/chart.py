@@ -1,7 +1,7 @@
 r"""The bar chart of ratios: each framework's speed relative to PyTorch's, per workload.
 
 Speed is :math:`t_{\mathrm{PyTorch}}/t` for the timed workloads and
-:math:`\mathrm{throughput}/\mathrm{throughput}_{\mathrm{PyTorch}}` for W2 and W4, so higher is
+:math:`\mathrm{throughput}/\mathrm{throughput}_{\mathrm{PyTorch}}` for W2, W4 and W8, so higher is
 faster everywhere; chainrule's targets are marked, and each workload is named under its
 bar group. The log axis is marked at 1, 2 and 5 times each power of ten, so a bar can be
 read between the powers.
@@ -27,6 +27,8 @@ SPEED = {
     "W4": ("W4 GFLOP/s", True, None),
     "W5": ("W5 s", False, 2.0),
     "W6": ("W6 s", False, 1.0),
+    "W7": ("W7 s", False, 1 / 0.8),
+    "W8": ("W8 images/s", True, 0.5),
 }
 # What each workload is, in a few words (docs/benchmarks.md's method table has the rest).
 WORKLOADS = {
@@ -36,6 +38,8 @@ WORKLOADS = {
     "W4": "large matrix\nproduct (GFLOP/s)",
     "W5": "digits MLP,\nfull training (time)",
     "W6": "very long scalar\nchain (time)",
+    "W7": "MNIST-1D CNN,\n500 steps (time)",
+    "W8": "Conv2d forward\n+ backward (images/s)",
 }
 COLOURS = {"chainrule": "#d62728", "torch": "#1f77b4", "numpy": "#7f7f7f",
            "autograd": "#2ca02c", "mygrad": "#9467bd"}

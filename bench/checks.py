@@ -3,9 +3,10 @@ nothing.
 
 Where the answer is known exactly it is the reference (W1's θ from the textbook, W4's
 gradient sums :math:`n\sum B` and :math:`n\sum A`, W6's :math:`dy/dx = 1.0001^N`); elsewhere
-the hand-written NumPy version is (or the first framework present). Tolerances suit the
-dtype: float64 workloads (W1, W6) agree to ~1e-9, float32 ones to ~1e-5 on a forward value,
-looser after many optimiser steps, and W5's accuracy within one percentage point.
+the hand-written NumPy version is (or the first framework present: PyTorch for W7 and W8,
+which hand-written NumPy does not run). Tolerances suit the dtype: float64 workloads (W1,
+W6) agree to ~1e-9, float32 ones to ~1e-5 on a forward value, looser after many optimiser
+steps, and W5's accuracy within one percentage point.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ TOLERANCES: dict[str, list[tuple[str, str, float]]] = {
     "W4": [("y", "rel", 1e-5), ("gradA_sum", "rel", 1e-5), ("gradB_sum", "rel", 1e-5)],
     "W5": [("accuracy", "abs", 0.01)],
     "W6": [("y", "rel", 1e-8), ("grad", "rel", 1e-8)],
+    # float32 round-off compounds through Adam: the losses of the first steps agree to
+    # ~1e-7, the final loss (the last 40 steps' mean) after 500 steps only to ~10 %
+    # (BENCHMARKS.md), so it and the test accuracy are checked loosely
+    "W7": [("first_loss", "rel", 1e-5), ("early_loss", "rel", 1e-4),
+           ("final_loss", "rel", 0.15), ("accuracy", "abs", 0.03)],
+    "W8": [("y", "rel", 1e-5), ("gradx_sum", "rel", 1e-4), ("gradw_sum", "rel", 1e-4),
+           ("gradb_sum", "rel", 1e-5)],
 }
 REFERENCE_ORDER = ("numpy", "torch", "chainrule", "autograd", "mygrad")
 

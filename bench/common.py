@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 SEED = 20240601
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6",
+             "W7", "W8")
 
 # Sizes per profile. "full" is BENCHMARKS.md's method; "quick" keeps the same shapes where
 # they are cheap and shrinks the long ones; "tiny" is for tests/test_bench.py.
@@ -27,18 +28,21 @@ PROFILES: dict[str, dict[str, Any]] = {
         "w2_sizes": (784, 256, 256, 10), "w2_batch": 128,
         "w3_ops": 200, "w3_inner": 200, "w4_n": 2048, "w4_inner": 3,
         "w5_epochs": 30, "w6_n": 100_000, "w6_long_n": 1_000_000,
+        "w7_steps": 500, "w7_data": "mnist1d", "w8_batch": 64, "w8_size": 32, "w8_inner": 10,
     },
     "quick": {
         "w1_epochs": 1000, "w1_inner": 3, "w2_warmup": 5, "w2_steps": 30, "w2_batches": 10,
         "w2_sizes": (784, 256, 256, 10), "w2_batch": 128,
         "w3_ops": 200, "w3_inner": 40, "w4_n": 1024, "w4_inner": 2,
         "w5_epochs": 5, "w6_n": 10_000, "w6_long_n": 100_000,
+        "w7_steps": 100, "w7_data": "mnist1d", "w8_batch": 64, "w8_size": 32, "w8_inner": 3,
     },
     "tiny": {
         "w1_epochs": 1000, "w1_inner": 1, "w2_warmup": 1, "w2_steps": 3, "w2_batches": 2,
         "w2_sizes": (784, 32, 32, 10), "w2_batch": 16,
         "w3_ops": 20, "w3_inner": 2, "w4_n": 32, "w4_inner": 1,
         "w5_epochs": 1, "w6_n": 1000, "w6_long_n": 3000,
+        "w7_steps": 3, "w7_data": "synthetic", "w8_batch": 2, "w8_size": 8, "w8_inner": 1,
     },
 }
 
@@ -64,7 +68,8 @@ W6_X = 0.5
 
 @dataclass(frozen=True)
 class Layer:
-    r"""One linear layer's initial weights, PyTorch's layout: ``W (out, in)``, ``b (out,)``."""
+    r"""One layer's initial weights, PyTorch's layout: ``W (out, in)`` for a linear layer,
+    ``W (out, in, *kernel)`` for a convolution; ``b (out,)``."""
 
     W: np.ndarray
     b: np.ndarray
@@ -206,6 +211,124 @@ def w6_grad(n: int) -> float:
     r"""The exact answer of W6: :math:`y_N = 1.0001\,y_{N-1} + 0.0001` gives
     :math:`dy_N/dx = 1.0001^N`."""
     return float(W6_A ** n)
+
+
+# ---------------------------------------------------------------- W7 and W8: convolutions
+# W7: the MNIST-1D paper's CNN (Greydanus & Kobak), its optimiser and batches.
+W7_LR = 1e-2
+W7_BATCH = 100
+W7_LENGTH = 40
+W7_CLASSES = 10
+W7_CONVS = ((1, 25, 5), (25, 25, 3), (25, 25, 3))  # (in, out, kernel), stride 2, padding 1
+W7_STRIDE = 2
+W7_PADDING = 1
+W7_FEATURES = 125                                  # 25 channels × 5 positions
+# The losses of the first steps agree to float32 round-off; later ones drift apart
+# (round-off compounds through Adam), so the cross-check compares the loss after this many
+# steps tightly and the final loss and accuracy loosely.
+W7_EARLY = 20
+
+# W8: one Conv2d(16, 32, 3, padding=1) forward and backward.
+W8_IN, W8_OUT, W8_KERNEL, W8_PADDING = 16, 32, 3, 1
+
+
+def init_conv(n_in: int, n_out: int, kernel: tuple[int, ...], seed: int) -> Layer:
+    r"""PyTorch-style :math:`\mathcal U(\pm 1/\sqrt{n_{in}})` float32 convolution weights,
+    :math:`n_{in}` = ``n_in`` × the kernel's size; ``W (n_out, n_in, *kernel)``."""
+    rng = np.random.default_rng(seed)
+    bound = 1.0 / np.sqrt(n_in * int(np.prod(kernel)))
+    W = rng.uniform(-bound, bound, size=(n_out, n_in, *kernel)).astype(np.float32)
+    b = rng.uniform(-bound, bound, size=(n_out,)).astype(np.float32)
+    return Layer(_frozen(W), _frozen(b))
+
+
+def w7_layers() -> list[Layer]:
+    r"""W7's initial weights: the three ``Conv1d`` layers, then ``Linear(125, 10)``."""
+    convs = [init_conv(n_in, n_out, (k,), SEED + 70 + i)
+             for i, (n_in, n_out, k) in enumerate(W7_CONVS)]
+    return convs + init_layers((W7_FEATURES, W7_CLASSES), SEED + 75)
+
+
+MNIST1D_CACHE_ENV = "CHAINRULE_BENCH_MNIST1D"
+
+
+def save_mnist1d(path: str) -> None:
+    r"""Write MNIST-1D to ``path`` (``.npz``), so that workers started with
+    ``CHAINRULE_BENCH_MNIST1D=path`` skip generating it (seconds per worker)."""
+    X_tr, y_tr, X_te, y_te = _mnist1d("mnist1d")
+    np.savez(path, X_tr=X_tr, y_tr=y_tr, X_te=X_te, y_te=y_te)
+
+
+@lru_cache(maxsize=2)
+def _mnist1d(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if kind == "synthetic":  # the tiny profile: same shapes, no mnist1d package needed
+        rng = np.random.default_rng(SEED + 7)
+        X = rng.standard_normal((400, W7_LENGTH)).astype(np.float32)
+        y = rng.integers(0, W7_CLASSES, size=400).astype(np.int64)
+        return _frozen(X[:300]), _frozen(y[:300]), _frozen(X[300:]), _frozen(y[300:])
+    cache = os.environ.get(MNIST1D_CACHE_ENV)
+    if cache:
+        with np.load(cache, allow_pickle=False) as f:
+            return tuple(_frozen(f[k]) for k in ("X_tr", "y_tr", "X_te", "y_te"))
+    import random
+
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    # make_dataset seeds NumPy's and Python's global generators: put them back afterwards
+    state, py_state = np.random.get_state(), random.getstate()
+    try:
+        data = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(state)
+        random.setstate(py_state)
+    return (_frozen(np.asarray(data["x"], np.float32)), _frozen(np.asarray(data["y"], np.int64)),
+            _frozen(np.asarray(data["x_test"], np.float32)),
+            _frozen(np.asarray(data["y_test"], np.int64)))
+
+
+def w7_data(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""MNIST-1D as the paper generates it (the ``mnist1d`` package's defaults: 4,000
+    training and 1,000 test sequences of length 40), float32 ``(N, 40)`` features and int64
+    labels: ``(X_train, y_train, X_test, y_test)``. The tiny profile uses seeded noise of
+    the same shape instead."""
+    return _mnist1d(p["w7_data"])
+
+
+def w7_batch(X: np.ndarray, y: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The batch of step ``step``, in the data's order as in the paper:
+    rows ``[k·100, (k+1)·100)`` with ``k = step mod (N/100)``; ``X`` shaped ``(100, 1, 40)``
+    (one channel; views, no copy)."""
+    k = step % (len(X) // W7_BATCH)
+    rows = slice(k * W7_BATCH, (k + 1) * W7_BATCH)
+    return X[rows].reshape(W7_BATCH, 1, W7_LENGTH), y[rows]
+
+
+def w7_answers(losses: list[float], accuracy: float) -> dict[str, Any]:
+    r"""What every framework reports for W7: the first loss, the loss after
+    :data:`W7_EARLY` steps, the final loss — the mean over the last 40 steps, one pass
+    over the training data, as a single batch's loss swings by ±20 % from step to step —
+    and the test accuracy."""
+    last = losses[-40:]
+    return {"first_loss": float(losses[0]),
+            "early_loss": float(losses[min(W7_EARLY, len(losses)) - 1]),
+            "final_loss": float(sum(last) / len(last)), "accuracy": float(accuracy)}
+
+
+def w8_data(p: Problem) -> tuple[np.ndarray, Layer]:
+    r"""W8's input ``x ~ N(0, 1)`` float32 of shape ``(N, 16, S, S)`` and the initial
+    weights of ``Conv2d(16, 32, 3, padding=1)``."""
+    rng = np.random.default_rng(SEED + 8)
+    n, size = p["w8_batch"], p["w8_size"]
+    x = rng.standard_normal((n, W8_IN, size, size)).astype(np.float32)
+    return _frozen(x), init_conv(W8_IN, W8_OUT, (W8_KERNEL, W8_KERNEL), SEED + 80)
+
+
+def w8_answers(y: float, grad_x: np.ndarray, grad_w: np.ndarray, grad_b: np.ndarray
+               ) -> dict[str, Any]:
+    r"""What every framework reports for W8: :math:`y = \sum \mathrm{conv}(x)` and the sums
+    of the three gradients (accumulated in float64)."""
+    return {"y": float(y)} | {f"grad{k}_sum": float(np.sum(g, dtype=np.float64))
+                              for k, g in (("x", grad_x), ("w", grad_w), ("b", grad_b))}
 
 
 def problem(profile: str) -> Problem:

@@ -32,6 +32,14 @@ momentum 0.9 lr 0.05, batch 32 (last batch partial), float32 | the whole trainin
 an untimed one-epoch warm-up run | s; test accuracy |
 | W6 | scalar x = 0.5 (float64); y ← y·1.0001 + 0.0001 repeated N times, then backward | \
 one run after a 100-step warm-up | s; it completes (a RecursionError is reported as such) |
+| W7 | MNIST-1D (the `mnist1d` package's defaults: 4,000 training, 1,000 test sequences), \
+the paper's CNN: Conv1d(1, 25, 5), two Conv1d(25, 25, 3), each stride 2, padding 1, ReLU, \
+Linear(125, 10); cross-entropy, Adam lr 1e-2, batch 100 in the data's order, float32 | \
+the whole training and the test accuracy, after an untimed run of 20 steps | s; losses \
+(first, 20th, final) and test accuracy |
+| W8 | `Conv2d(16, 32, 3, padding=1)` on x (N, 16, S, S) float32 requiring grad, \
+y = Σ conv(x), forward + backward | each call after one untimed call | images/s from the \
+median call; peak RSS of a worker that runs only W8 |
 """
 
 PEERS = """\
@@ -44,6 +52,9 @@ so W2/W5 update with the in-place NumPy Adam / SGD-momentum of `bench/frameworks
 (PyTorch's update rules). autograd's sigmoid is its `expit` primitive.
 - **hand-written NumPy**: forward and backward written out by hand (the chain rule by \
 hand), in-place optimiser updates: the practical floor.
+- W7 and W8 need a convolution layer: MyGrad's is `conv_nd` (its bias added by hand); \
+HIPS autograd has none and hand-written NumPy would be chainrule's own im2col kernels \
+again, so both report "not applicable" there.
 """
 
 
@@ -54,7 +65,9 @@ def _sizes(profile: str) -> str:
             f"timed steps of batch {s['w2_batch']}, sizes {'-'.join(map(str, s['w2_sizes']))}; "
             f"W3 {s['w3_ops']} ops × {s['w3_inner']} repeats; W4 n = {s['w4_n']} × "
             f"{s['w4_inner']} repeats; W5 {s['w5_epochs']} epochs; W6 N = {s['w6_n']:,} for "
-            f"everyone and N = {s['w6_long_n']:,} for chainrule alone")
+            f"everyone and N = {s['w6_long_n']:,} for chainrule alone; "
+            f"W7 {s['w7_steps']} steps on {s['w7_data']} data; W8 N = {s['w8_batch']}, "
+            f"S = {s['w8_size']} × {s['w8_inner']} calls")
 
 
 def _tolerances() -> str:

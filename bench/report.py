@@ -33,7 +33,13 @@ METRICS = (
     Metric("W5", "s", "W5 s", False, "{:,.2f}"),
     Metric("W5", "accuracy", "W5 accuracy", True, "{:.4f}"),
     Metric("W6", "s", "W6 s", False, "{:,.2f}"),
+    Metric("W7", "s", "W7 s", False, "{:,.2f}"),
+    Metric("W7", "final_loss", "W7 final loss", False, "{:.4f}"),
+    Metric("W8", "images_per_s", "W8 images/s", True, "{:,.0f}"),
+    Metric("W8", "peak_rss_mb", "W8 peak RSS MB", False, "{:,.0f}"),
 )
+#: Answers shown in the table, not figures of speed: no ratio is printed for them.
+NOT_RATIOS = ("accuracy", "final_loss")
 
 
 def _value(result: dict[str, Any], key: str) -> float | None:
@@ -99,6 +105,11 @@ def targets(table: dict, records: list[Record]) -> list[dict[str, Any]]:
          ("chainrule", "raw A@B GFLOP/s"), ">=", 0.9),
         ("W5 time ≤ 0.5× PyTorch's", ("chainrule", "W5 s"), ("torch", "W5 s"), "<=", 0.5),
         ("W6 time ≤ 1.0× PyTorch's", ("chainrule", "W6 s"), ("torch", "W6 s"), "<=", 1.0),
+        ("W7 time ≤ 0.8× PyTorch's", ("chainrule", "W7 s"), ("torch", "W7 s"), "<=", 0.8),
+        ("W8 images/s ≥ 0.5× PyTorch's", ("chainrule", "W8 images/s"),
+         ("torch", "W8 images/s"), ">=", 0.5),
+        ("W8 peak RSS ≤ 2× PyTorch's", ("chainrule", "W8 peak RSS MB"),
+         ("torch", "W8 peak RSS MB"), "<=", 2.0),
     ]
     out = []
     for name, mine, theirs, op, goal in rows:
@@ -141,7 +152,7 @@ def table_rows(table: dict, fails: dict, present: list[str]) -> list[list[str]]:
             cells = []
             for m in METRICS:
                 r = _ratio(_med(table, "chainrule", m.label), _med(table, ref, m.label))
-                cells.append("–" if r is None or m.key == "accuracy" else f"{r:.2f}×")
+                cells.append("–" if r is None or m.key in NOT_RATIOS else f"{r:.2f}×")
             rows.append([f"chainrule ÷ {LABELS[ref]}"] + cells)
     return rows
 

@@ -2,9 +2,9 @@ r"""The driver: ``python -m bench [--quick]``.
 
 Method (BENCHMARKS.md): each repetition runs every framework once, in an order rotated
 by one each repetition; every framework runs in its own fresh worker process (so that one
-library's thread pool cannot starve another's), W2 in a worker of its own (so that its
-peak RSS is W2's); medians over the repetitions; ratios of medians measured side by side
-in the same run. Every answer is cross-checked (:mod:`bench.checks`).
+library's thread pool cannot starve another's), W2 and W8 each in a worker of its own (so
+that its peak RSS is the workload's); medians over the repetitions; ratios of medians
+measured side by side in the same run. Every answer is cross-checked (:mod:`bench.checks`).
 """
 
 from __future__ import annotations
@@ -46,11 +46,16 @@ def available(frameworks: list[str]) -> tuple[list[str], list[str]]:
     return have, missing
 
 
+#: Workloads whose peak RSS is a figure: each runs in a worker of its own.
+SOLO = ("W2", "W8")
+
+
 def plan(frameworks: list[str], workloads: list[str], reps: int
          ) -> list[tuple[int, str, list[str]]]:
-    r"""The jobs ``(rep, framework, workloads)`` in run order: per repetition, a W2-only
-    worker for each framework, then one for the other workloads, frameworks rotated."""
-    groups = [[w] for w in workloads if w == "W2"] + [[w for w in workloads if w != "W2"]]
+    r"""The jobs ``(rep, framework, workloads)`` in run order: per repetition, a worker of
+    its own for W2 (then W8) for each framework, then one for the other workloads,
+    frameworks rotated."""
+    groups = [[w] for w in workloads if w in SOLO] + [[w for w in workloads if w not in SOLO]]
     jobs = []
     for rep in range(reps):
         k = rep % len(frameworks)
@@ -64,8 +69,8 @@ def plan(frameworks: list[str], workloads: list[str], reps: int
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _worker_env(keep_blas_env: bool, digits: str | None, threads: int | None = None
-                ) -> dict[str, str]:
+def _worker_env(keep_blas_env: bool, digits: str | None, threads: int | None = None,
+                mnist1d: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if threads is not None:
         # Every pool (OpenBLAS, MKL, OpenMP, so PyTorch's intra-op pool too) gets `threads`.
@@ -76,6 +81,8 @@ def _worker_env(keep_blas_env: bool, digits: str | None, threads: int | None = N
             env.pop(k, None)
     if digits:
         env[C.DIGITS_CACHE_ENV] = digits
+    if mnist1d:
+        env[C.MNIST1D_CACHE_ENV] = mnist1d
     return env
 
 
@@ -157,7 +164,15 @@ def measure(frameworks: list[str], workloads: list[str], profile: str, reps: int
         if "W5" in workloads:
             digits = str(Path(tmp) / "digits.npz")
             C.save_digits(digits)
-        env = _worker_env(keep_blas_env, digits, threads)
+        mnist1d = None
+        if "W7" in workloads and C.problem(profile)["w7_data"] == "mnist1d":
+            mnist1d = str(Path(tmp) / "mnist1d.npz")
+            try:
+                C.save_mnist1d(mnist1d)
+            except ImportError as exc:  # the workers report W7's failure themselves
+                _log(f"bench: W7 needs the mnist1d package ({exc})")
+                mnist1d = None
+        env = _worker_env(keep_blas_env, digits, threads, mnist1d)
         jobs = plan(frameworks, workloads, reps)
         for i, (rep, fw, group) in enumerate(jobs):
             meta, results, seconds = run_worker(fw, group, profile, settings["timeout"], env)

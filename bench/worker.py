@@ -5,7 +5,7 @@ Runs the requested workloads for one framework and prints JSON lines on stdout: 
 workload finishes. Each result holds the timing figure, the
 answers (for the cross-check) and, for W6, a ``status`` ("ok" or the failure's name, e.g.
 ``RecursionError``: a framework that cannot do the workload is reported, not crashed).
-Run W2 alone in its worker for a meaningful peak RSS (it is per process).
+Run W2 (and W8) alone in its worker for a meaningful peak RSS (it is per process).
 """
 
 from __future__ import annotations
@@ -150,8 +150,30 @@ def bench_w6(mod: Any, p: C.Problem, n: int | None = None) -> dict[str, Any]:
     return {"n": n, "status": "ok", "s": seconds, "answers": ans}
 
 
+def bench_w7(mod: Any, p: C.Problem) -> dict[str, Any]:
+    r"""The whole training, after an untimed run of a few steps (one-time costs, as W5)."""
+    mod.w7(C.Problem(p.profile, dict(p.sizes, w7_steps=min(C.W7_EARLY, p["w7_steps"]))))()
+    seconds, ans = _timed(mod.w7(p))
+    return {"s": seconds, "answers": ans}
+
+
+def bench_w8(mod: Any, p: C.Problem) -> dict[str, Any]:
+    r"""Images/s from the median forward + backward time after one untimed call; peak RSS
+    of the whole process (run W8 in a worker of its own, as W2)."""
+    base = _rss_mb()
+    conv = mod.w8(p)
+    conv.step()
+    times = [_timed(conv.step)[0] for _ in range(p["w8_inner"])]
+    return {"images_per_s": p["w8_batch"] / statistics.median(times),
+            "peak_rss_mb": _peak_rss_mb(), "rss_growth_mb": _peak_rss_mb() - base,
+            "answers": conv.answers()}
+
+
 BENCHES = {"W1": bench_w1, "W2": bench_w2, "W3": bench_w3, "W4": bench_w4, "W5": bench_w5,
-           "W6": bench_w6}
+           "W6": bench_w6, "W7": bench_w7, "W8": bench_w8}
+#: A framework without a builder for a workload (e.g. no convolution layer: HIPS autograd,
+#: hand-written NumPy for W7/W8) reports this status instead of a measurement.
+NOT_APPLICABLE = "not applicable"
 
 
 # ---------------------------------------------------------------- machine and libraries
@@ -200,6 +222,11 @@ def run_workloads(framework: str, workloads: list[str], profile: str,
     if emit:
         emit({"meta": out["meta"]})
     for w in workloads:
+        if not hasattr(mod, w.lower()):
+            out["results"][w] = {"status": NOT_APPLICABLE}
+            if emit:
+                emit({"workload": w, "result": out["results"][w]})
+            continue
         try:
             result = bench_w6(mod, p, w6_n) if w == "W6" else BENCHES[w](mod, p)
         except Exception as exc:  # noqa: BLE001 - a peer's failure is a result, not a crash

@@ -33,10 +33,29 @@ def tiny_records() -> list[Record]:
 
 def test_every_workload_runs_for_chainrule_and_numpy(tiny_records):
     for rec in tiny_records:
+        if rec.framework == "numpy" and rec.workload in ("W7", "W8"):  # no conv layer
+            assert rec.result == {"status": worker.NOT_APPLICABLE}
+            continue
         assert rec.result.get("status", "ok") == "ok", (rec.framework, rec.workload, rec.result)
         assert "answers" in rec.result
     assert {(r.framework, r.workload) for r in tiny_records} == {
         (fw, w) for fw in FRAMEWORKS for w in C.WORKLOADS}
+
+
+def test_conv_workloads_agree_with_pytorch(tiny_records):
+    pytest.importorskip("torch")
+    out = worker.run_workloads("torch", ["W7", "W8"], "tiny")
+    torch_records = [Record(0, "torch", w, r) for w, r in out["results"].items()]
+    assert all("answers" in r.result for r in torch_records), out["results"]
+    assert cross_check(tiny_records + torch_records, "tiny") == []
+    ours = {r.workload: r.result for r in tiny_records if r.framework == "chainrule"}
+    assert ours["W8"]["answers"]["gradb_sum"] == 2 * 32 * 8 * 8  # ∂Σy/∂b_o = N·H·W
+    assert ours["W8"]["images_per_s"] > 0 and ours["W8"]["peak_rss_mb"] > 0
+    losses = ours["W7"]["answers"]
+    assert 2.0 < losses["first_loss"] < 2.7  # ≈ log 10 at PyTorch's initialisation
+    bad = dict(ours["W7"], answers=dict(losses, early_loss=losses["early_loss"] * 1.01))
+    problems = cross_check(torch_records + [Record(1, "chainrule", "W7", bad)], "tiny")
+    assert len(problems) == 1 and "early_loss" in problems[0]
 
 
 def test_cross_check_passes_on_the_frameworks_answers(tiny_records):
@@ -83,12 +102,14 @@ def test_a_recursion_error_is_reported_not_raised():
 
 def test_plan_runs_every_framework_once_per_repetition_in_rotated_order():
     fws = ["a", "b", "c"]
-    jobs = run.plan(fws, ["W1", "W2", "W3"], reps=3)
+    jobs = run.plan(fws, ["W1", "W2", "W3", "W8"], reps=3)
     for rep in range(3):
         w2 = [fw for r, fw, group in jobs if r == rep and group == ["W2"]]
+        w8 = [fw for r, fw, group in jobs if r == rep and group == ["W8"]]  # RSS: alone
         rest = [fw for r, fw, group in jobs if r == rep and group == ["W1", "W3"]]
-        assert sorted(w2) == fws and w2 == rest
+        assert sorted(w2) == fws and w2 == rest == w8
         assert w2[0] == fws[rep]
+    assert len(jobs) == 3 * 3 * 3
 
 
 def test_worker_process_streams_its_results():

@@ -157,3 +157,70 @@ def w6(p: C.Problem, n: int) -> Callable[[], dict[str, Any]]:
         return {"y": y.item(), "grad": x.grad.item()}
 
     return run
+
+
+# ---------------------------------------------------------------- W7, W8: convolutions
+def _paper_cnn() -> nn.Sequential:
+    layers = C.w7_layers()
+    mods: list[nn.Module] = []
+    for (n_in, n_out, k), layer in zip(C.W7_CONVS, layers):
+        conv = nn.Conv1d(n_in, n_out, k, stride=C.W7_STRIDE, padding=C.W7_PADDING)
+        conv.weight.data[...] = layer.W
+        conv.bias.data[...] = layer.b
+        mods += [conv, nn.ReLU()]
+    head = layers[-1]
+    linear = nn.Linear(head.W.shape[1], head.W.shape[0])
+    linear.weight.data[...] = head.W
+    linear.bias.data[...] = head.b
+    return nn.Sequential(*mods, nn.Flatten(), linear)
+
+
+def w7(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    X_tr, y_tr, X_te, y_te = C.w7_data(p)
+    batches = [tuple(cr.from_numpy(a) for a in C.w7_batch(X_tr, y_tr, k))
+               for k in range(len(X_tr) // C.W7_BATCH)]
+    X_test = cr.from_numpy(X_te.reshape(len(X_te), 1, C.W7_LENGTH))
+    y_test = cr.from_numpy(y_te)
+    steps = p["w7_steps"]
+
+    def run() -> dict[str, Any]:
+        model = _paper_cnn()
+        opt = optim.Adam(model.parameters(), lr=C.W7_LR)
+        losses = []
+        for i in range(steps):
+            X, y = batches[i % len(batches)]
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        with cr.no_grad():
+            acc = float((model(X_test).argmax(axis=1) == y_test).data.mean())
+        return C.w7_answers(losses, acc)
+
+    return run
+
+
+class _W8:
+    def __init__(self, p: C.Problem) -> None:
+        x, layer = C.w8_data(p)
+        self.conv = nn.Conv2d(C.W8_IN, C.W8_OUT, C.W8_KERNEL, padding=C.W8_PADDING)
+        self.conv.weight.data[...] = layer.W
+        self.conv.bias.data[...] = layer.b
+        self.x = cr.tensor(x, requires_grad=True)
+        self.y = 0.0
+
+    def step(self) -> None:
+        self.x.grad = None
+        self.conv.zero_grad()
+        y = self.conv(self.x).sum()
+        y.backward()
+        self.y = y.item()
+
+    def answers(self) -> dict[str, Any]:
+        grads = (self.x.grad, self.conv.weight.grad, self.conv.bias.grad)
+        return C.w8_answers(self.y, *(g.data for g in grads))
+
+
+def w8(p: C.Problem) -> _W8:
+    return _W8(p)

@@ -12,6 +12,7 @@ from typing import Any
 import mygrad as mg
 import numpy as np
 from mygrad.nnet.activations import relu, sigmoid
+from mygrad.nnet.layers import conv_nd
 from mygrad.nnet.losses import softmax_crossentropy
 
 from bench import common as C
@@ -153,3 +154,84 @@ def w6(p: C.Problem, n: int) -> Callable[[], dict[str, Any]]:
         return {"y": float(y.data), "grad": float(x.grad)}
 
     return run
+
+
+# ---------------------------------------------------------------- W7, W8: convolutions
+def _conv1d(h: Any, w: Any, b: Any) -> Any:
+    r"""PyTorch's ``conv1d(h, w, b, stride=2, padding=1)`` with MyGrad's ``conv_nd``, which
+    only takes windows that tile the padded input exactly: the zeros are added by hand, one
+    fewer (or an input position dropped) on the right where PyTorch's last window stops
+    short of the end (its output length rounds down)."""
+    s, p, k, n = C.W7_STRIDE, C.W7_PADDING, w.shape[-1], h.shape[-1]
+    right = ((n + 2 * p - k) // s) * s + k - n - p   # zeros the last window reaches
+    zeros = np.zeros(h.shape[:2] + (p,), np.float32)
+    if right < 0:
+        h = h[..., :n + right]
+        right = 0
+    h = mg.concatenate([zeros, h, zeros[..., :right]], axis=-1)
+    return conv_nd(h, w, stride=s) + b[:, None]
+
+
+class _PaperCNN:
+    r"""The MNIST-1D paper's CNN with MyGrad's ``conv_nd`` (no bias of its own: added)."""
+
+    def __init__(self) -> None:
+        layers = C.w7_layers()
+        self.params = [mg.tensor(a) for layer in layers[:-1] for a in (layer.W, layer.b)]
+        self.params += [mg.tensor(np.ascontiguousarray(layers[-1].W.T)),
+                        mg.tensor(layers[-1].b)]
+        self.arrays = [q.data for q in self.params]   # updated in place by the optimiser
+
+    def __call__(self, X: Any) -> Any:
+        h = X
+        for k in range(len(C.W7_CONVS)):
+            w, b = self.params[2 * k], self.params[2 * k + 1]
+            h = relu(_conv1d(h, w, b))
+        h = h.reshape(h.shape[0], -1)
+        return mg.matmul(h, self.params[-2]) + self.params[-1]
+
+
+def w7(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    X_tr, y_tr, X_te, y_te = C.w7_data(p)
+    batches = [C.w7_batch(X_tr, y_tr, k) for k in range(len(X_tr) // C.W7_BATCH)]
+    X_test = X_te.reshape(len(X_te), 1, C.W7_LENGTH)
+    steps = p["w7_steps"]
+
+    def run() -> dict[str, Any]:
+        net = _PaperCNN()
+        opt = Adam(net.arrays, lr=C.W7_LR)
+        losses = []
+        for i in range(steps):
+            X, y = batches[i % len(batches)]
+            loss = softmax_crossentropy(net(X), y)
+            loss.backward()
+            opt.step([q.grad for q in net.params])
+            losses.append(float(loss.data))
+        with mg.no_autodiff:
+            logits = net(X_test)
+        acc = float((np.asarray(logits).argmax(axis=1) == y_te).mean())
+        return C.w7_answers(losses, acc)
+
+    return run
+
+
+class _W8:
+    def __init__(self, p: C.Problem) -> None:
+        x, layer = C.w8_data(p)
+        self.x = mg.tensor(x)
+        self.w = mg.tensor(layer.W)
+        self.b = mg.tensor(layer.b)
+        self.y = 0.0
+
+    def step(self) -> None:
+        out = conv_nd(self.x, self.w, stride=1, padding=C.W8_PADDING)
+        y = mg.sum(out + self.b[:, None, None])
+        y.backward()
+        self.y = float(y.data)
+
+    def answers(self) -> dict[str, Any]:
+        return C.w8_answers(self.y, self.x.grad, self.w.grad, self.b.grad)
+
+
+def w8(p: C.Problem) -> _W8:
+    return _W8(p)

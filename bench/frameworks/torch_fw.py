@@ -157,3 +157,69 @@ def w6(p: C.Problem, n: int) -> Callable[[], dict[str, Any]]:
         return {"y": y.item(), "grad": x.grad.item()}
 
     return run
+
+
+# ---------------------------------------------------------------- W7, W8: convolutions
+def _paper_cnn() -> nn.Sequential:
+    layers = C.w7_layers()
+    mods: list[nn.Module] = []
+    for (n_in, n_out, k), layer in zip(C.W7_CONVS, layers):
+        conv = nn.Conv1d(n_in, n_out, k, stride=C.W7_STRIDE, padding=C.W7_PADDING)
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(layer.W.copy()))
+            conv.bias.copy_(torch.from_numpy(layer.b.copy()))
+        mods += [conv, nn.ReLU()]
+    head = C.Layer(layers[-1].W.copy(), layers[-1].b.copy())  # writable, for from_numpy
+    return nn.Sequential(*mods, nn.Flatten(), *_mlp([head]))
+
+
+def w7(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    X_tr, y_tr, X_te, y_te = C.w7_data(p)
+    batches = [tuple(torch.from_numpy(a.copy()) for a in C.w7_batch(X_tr, y_tr, k))
+               for k in range(len(X_tr) // C.W7_BATCH)]
+    X_test = torch.from_numpy(X_te.reshape(len(X_te), 1, C.W7_LENGTH).copy())
+    y_test = torch.from_numpy(y_te.copy())
+    steps = p["w7_steps"]
+
+    def run() -> dict[str, Any]:
+        model = _paper_cnn()
+        opt = torch.optim.Adam(model.parameters(), lr=C.W7_LR)
+        losses = []
+        for i in range(steps):
+            X, y = batches[i % len(batches)]
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        with torch.no_grad():
+            acc = (model(X_test).argmax(dim=1) == y_test).double().mean().item()
+        return C.w7_answers(losses, acc)
+
+    return run
+
+
+class _W8:
+    def __init__(self, p: C.Problem) -> None:
+        x, layer = C.w8_data(p)
+        self.conv = nn.Conv2d(C.W8_IN, C.W8_OUT, C.W8_KERNEL, padding=C.W8_PADDING)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.from_numpy(layer.W.copy()))
+            self.conv.bias.copy_(torch.from_numpy(layer.b.copy()))
+        self.x = torch.tensor(x, requires_grad=True)
+        self.y = 0.0
+
+    def step(self) -> None:
+        self.x.grad = None
+        self.conv.zero_grad()
+        y = self.conv(self.x).sum()
+        y.backward()
+        self.y = y.item()
+
+    def answers(self) -> dict[str, Any]:
+        grads = (self.x.grad, self.conv.weight.grad, self.conv.bias.grad)
+        return C.w8_answers(self.y, *(g.numpy() for g in grads))
+
+
+def w8(p: C.Problem) -> _W8:
+    return _W8(p)
