@@ -21,11 +21,9 @@ slot): for ``conv_input_grad(g, w)`` with incoming gradient h (shaped like x),
 h shaped like w, ∂/∂x = conv_input_grad(g, h) and ∂/∂g = conv(x, h). So derivatives of
 any order through a convolution are convolutions.
 
-The forward is im2col and one GEMM: a strided view of x̃ holds every window (no copy),
-one reshape lays the windows out as columns, and ``np.matmul`` multiplies them by the
-kernel (groups are a batch axis of that product). The transposed convolution is a GEMM
-and then col2im, a loop over the kernel's offsets (not over pixels) adding strided slices.
-Large batches go through in chunks of images whose columns fit in cache (``_chunks``).
+Each is im2col and one GEMM (the transposed convolution: a GEMM, then col2im, a loop over
+the kernel's taps adding slices), no Python loop over pixels: the NumPy kernels are in
+:mod:`chainrule.ops._im2col`.
 
 Parameters, already resolved by ``F.conv1d``/``F.conv2d``: ``stride`` and ``dilation``
 (one int per spatial axis), ``padding`` (one ``(before, after)`` pair per spatial axis)
@@ -34,15 +32,15 @@ and ``groups``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from chainrule.autodiff import Primitive
 from chainrule.errors import shape_str
+from chainrule.ops import _im2col
 from chainrule.ops._axes import shape_of
+from chainrule.ops._im2col import conv_output_size
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
 
@@ -52,13 +50,6 @@ Pairs = tuple[tuple[int, int], ...]
 _draw = Draw("convolution")
 
 # ---------------------------------------------------------------- geometry and checks
-
-
-def conv_output_size(size: Ints, kernel: Ints, stride: Ints, padding: Pairs,
-                     dilation: Ints) -> Ints:
-    """The output's spatial shape: ⌊(S + before + after − d(K − 1) − 1)/s⌋ + 1 per axis."""
-    return tuple((n + lo + hi - d * (k - 1) - 1) // s + 1
-                 for n, k, s, (lo, hi), d in zip(size, kernel, stride, padding, dilation))
 
 
 def check_conv(op: str, x_shape: Ints, w_shape: Ints, stride: Ints, padding: Pairs,
@@ -138,130 +129,6 @@ def _check_weight_grad(x: Any, g: Any, weight_shape: Ints, stride: Ints, padding
     _check_output_grad(op, np.shape(g), (np.shape(x)[0], weight_shape[0], *size))
 
 
-# ---------------------------------------------------------------- im2col and col2im
-
-# The batch is processed in chunks whose columns take about this many bytes: small enough
-# to stay in cache between the im2col copy and the GEMM that reads them (or the GEMM and
-# the col2im that reads its result), large enough for an efficient GEMM. A loop over
-# chunks of images, never over pixels.
-_CHUNK_BYTES = 1 << 22
-
-
-def _chunks(n: int, bytes_per_image: int) -> list[slice]:
-    step = max(1, _CHUNK_BYTES // max(bytes_per_image, 1))
-    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
-
-
-def _padded(x: np.ndarray, padding: Pairs) -> np.ndarray:
-    """x with zeros added around its spatial axes (x itself when there is no padding)."""
-    if not any(lo or hi for lo, hi in padding):
-        return x
-    shape = x.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding))
-    out = np.zeros(shape, dtype=x.dtype)
-    inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[2:], padding))
-    out[(slice(None), slice(None)) + inner] = x
-    return out
-
-
-def _columns(xp: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints,
-             groups: int) -> np.ndarray:
-    """im2col of the padded input: (N, G, C/G·K, P) with
-    ``cols[n, g, (c, k), p] = x̃[n, c, s·p + d·k]`` — a strided view of every window
-    (no copy), then the one copy that lays each output position's window out as a column."""
-    nd = len(kernel)
-    size = conv_output_size(xp.shape[2:], kernel, stride, ((0, 0),) * nd, dilation)
-    spatial = xp.strides[2:]
-    strides = (xp.strides[:2] + tuple(st * d for st, d in zip(spatial, dilation))
-               + tuple(st * s for st, s in zip(spatial, stride)))
-    windows = as_strided(xp, xp.shape[:2] + kernel + size, strides, writeable=False)
-    rows = xp.shape[1] // groups * math.prod(kernel)
-    return windows.reshape(xp.shape[0], groups, rows, math.prod(size))
-
-
-def _kernels(w_shape: Ints, groups: int) -> tuple[int, int, int]:
-    """The kernel as a batch of matrices: (groups, out_channels/groups, C/G·K)."""
-    return groups, w_shape[0] // groups, w_shape[1] * math.prod(w_shape[2:])
-
-
-def _conv(x: np.ndarray, w: np.ndarray, stride: Ints, padding: Pairs, dilation: Ints,
-          groups: int) -> np.ndarray:
-    """im2col and one GEMM per chunk of images: out[n, g] = W_g (O/G, C/G·K) @
-    cols[n, g] (C/G·K, P)."""
-    kernel = w.shape[2:]
-    size = conv_output_size(x.shape[2:], kernel, stride, padding, dilation)
-    shape = _kernels(w.shape, groups)
-    xp, kernels = _padded(x, padding), w.reshape(shape)
-    out = np.empty((x.shape[0], w.shape[0], *size), dtype=np.result_type(x, w))
-    rows = out.reshape(x.shape[0], groups, w.shape[0] // groups, math.prod(size))
-    per_image = shape[2] * groups * math.prod(size) * x.itemsize
-    for chunk in _chunks(x.shape[0], per_image):
-        np.matmul(kernels, _columns(xp[chunk], kernel, stride, dilation, groups),
-                  out=rows[chunk])
-    return out
-
-
-def _scatter_windows(kernel: Ints, size: Ints, input_size: Ints, stride: Ints,
-                     padding: Pairs, dilation: Ints) -> list[tuple[tuple[Any, ...],
-                                                                   tuple[slice, ...]]]:
-    """For each kernel offset k, where col2im adds its columns: the output positions p
-    whose input position s·p + d·k − before falls inside the input (padding receives no
-    gradient), as (source index into the columns, target slice of the input)."""
-    found = []
-    for offset in np.ndindex(*kernel):
-        source: list[slice] = []
-        target: list[slice] = []
-        for k, p, n, s, (lo, _), d in zip(offset, size, input_size, stride, padding,
-                                          dilation):
-            first = max(0, -((d * k - lo) // s))  # ⌈(lo − d·k)/s⌉, at least 0
-            last = min(p, (n - 1 + lo - d * k) // s + 1)
-            start = s * first + d * k - lo
-            source.append(slice(first, max(first, last)))
-            target.append(slice(start, start + s * (last - first - 1) + 1, s))
-            if last <= first:
-                break
-        else:
-            found.append((offset + tuple(source), tuple(target)))
-    return found
-
-
-def _conv_input_grad(g: np.ndarray, w: np.ndarray, input_shape: Ints, stride: Ints,
-                     padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
-    """GEMM then col2im, per chunk of images: cols[n, g] = W_gᵀ @ g[n, g], each column
-    added back at the window it came from — a loop over the kernel's offsets, one strided
-    slice each."""
-    n, channels = input_shape[:2]
-    kernel, size = w.shape[2:], g.shape[2:]
-    kernels_t = w.reshape(_kernels(w.shape, groups)).swapaxes(-1, -2)
-    # contiguous, as conv's prepare_g: np.matmul would take a stride-0 view off BLAS
-    gs = np.ascontiguousarray(g).reshape(n, groups, w.shape[0] // groups, math.prod(size))
-    gx = np.zeros(input_shape, dtype=np.result_type(g, w))
-    every = (slice(None), slice(None))
-    windows = _scatter_windows(kernel, size, input_shape[2:], stride, padding, dilation)
-    per_image = channels * math.prod(kernel) * math.prod(size) * gx.itemsize
-    for chunk in _chunks(n, per_image):
-        cols = np.matmul(kernels_t, gs[chunk]).reshape(-1, channels, *kernel, *size)
-        target = gx[chunk]
-        for source, window in windows:
-            target[every + window] += cols[every + source]
-    return gx
-
-
-def _conv_weight_grad(x: np.ndarray, g: np.ndarray, weight_shape: Ints, stride: Ints,
-                      padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
-    """im2col and a GEMM per chunk of images, summed over the batch:
-    ∂w_g = Σ_n g[n, g] (O/G, P) @ cols[n, g]ᵀ (P, C/G·K)."""
-    n, kernel = x.shape[0], weight_shape[2:]
-    shape = _kernels(weight_shape, groups)
-    size = math.prod(g.shape[2:])
-    xp = _padded(x, padding)
-    gs = np.ascontiguousarray(g).reshape(n, groups, shape[1], size)
-    gw = np.zeros(shape, dtype=np.result_type(x, g))
-    for chunk in _chunks(n, shape[2] * groups * size * x.itemsize):
-        cols = _columns(xp[chunk], kernel, stride, dilation, groups)
-        gw += np.add.reduce(np.matmul(gs[chunk], cols.swapaxes(-1, -2)), axis=0)
-    return gw.reshape(weight_shape)
-
-
 # ---------------------------------------------------------------- the three primitives
 
 
@@ -317,6 +184,11 @@ _CONFIGS: list[tuple[str, Ints, Ints, Ints, Pairs, Ints, int]] = [
     ("1d_depthwise_dilated", (1, 3, 8), (3, 1, 2), (1,), ((2, 2),), (2,), 3),
     ("1d_padding_wider_than_the_input", (2, 1, 2), (2, 1, 3), (3,), ((3, 3),), (1,), 1),
     ("3d", (1, 2, 4, 3, 3), (2, 2, 2, 2, 1), (1, 2, 1), ((0, 0), (1, 1), (0, 0)), (1, 1, 2), 1),
+    # every stride 1: the flat layout, its extended grid cropped
+    ("2d_flat_groups_dilation", (2, 4, 5, 6), (6, 2, 3, 2), (1, 1), ((1, 0), (2, 1)), (2, 1),
+     2),
+    ("3d_flat", (1, 2, 3, 4, 3), (2, 2, 2, 3, 2), (1, 1, 1), ((1, 0), (1, 1), (0, 1)),
+     (1, 1, 2), 1),
 ]
 
 
@@ -350,7 +222,7 @@ _FAMILY = "F.conv1d, F.conv2d, nn.Conv1d and nn.Conv2d (and their derivatives)"
 
 conv: Primitive = primitive(
     "conv",
-    _conv,
+    _im2col.conv,
     [_conv_vjp_x, _conv_vjp_w],
     formula="∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w), ∂/∂w: g ↦ conv_weight_grad(x, g)",
     check=_check_conv,
@@ -365,7 +237,7 @@ conv: Primitive = primitive(
 
 conv_input_grad: Primitive = primitive(
     "conv_input_grad",
-    _conv_input_grad,
+    _im2col.input_grad,
     [_input_grad_vjp_gy, _input_grad_vjp_w],
     formula="∂/∂gy: h ↦ conv(h, w), ∂/∂w: h ↦ conv_weight_grad(h, gy)",
     check=_check_input_grad,
@@ -380,7 +252,7 @@ conv_input_grad: Primitive = primitive(
 
 conv_weight_grad: Primitive = primitive(
     "conv_weight_grad",
-    _conv_weight_grad,
+    _im2col.weight_grad,
     [_weight_grad_vjp_x, _weight_grad_vjp_gy],
     formula="∂/∂x: h ↦ conv_input_grad(gy, h), ∂/∂gy: h ↦ conv(x, h)",
     check=_check_weight_grad,

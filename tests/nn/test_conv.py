@@ -103,13 +103,16 @@ def test_unbatched_input_equals_torch() -> None:
 def test_a_batch_split_into_chunks_gives_torchs_values_and_gradients(monkeypatch) -> None:
     # large batches run through im2col and the GEMMs a few images at a time: force one
     # image per chunk
-    from chainrule.ops import convolution
+    from chainrule.ops import _im2col
 
-    monkeypatch.setattr(convolution, "_CHUNK_BYTES", 1)
-    assert len(convolution._chunks(5, 100)) == 5
+    monkeypatch.setattr(_im2col, "_CHUNK_BYTES", 1)
+    assert len(_im2col._chunks(5, 100)) == 5
     kwargs = {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2), "groups": 2}
     rng = np.random.default_rng(8)
     compare_with_torch(lambda *a: F.conv2d(*a, **kwargs), lambda *a: TF.conv2d(*a, **kwargs),
+                       [rng.standard_normal(s) for s in ((5, 4, 7, 6), (6, 2, 3, 2), (6,))])
+    flat = dict(kwargs, stride=1)  # every stride 1: the flat layout
+    compare_with_torch(lambda *a: F.conv2d(*a, **flat), lambda *a: TF.conv2d(*a, **flat),
                        [rng.standard_normal(s) for s in ((5, 4, 7, 6), (6, 2, 3, 2), (6,))])
 
 

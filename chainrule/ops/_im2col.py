@@ -1,0 +1,245 @@
+r"""The NumPy kernels of the three convolution primitives (:mod:`chainrule.ops.convolution`):
+im2col, one GEMM, col2im. No autodiff here: arrays in, arrays out.
+
+For x (N, C, *S), w (O, C/G, *K), G groups and T = ΠK kernel taps, ``columns`` lays every
+window of the zero-padded input x̃ out as a column, ``cols[n, g, (c, k), p] =
+x̃[n, c, s·p + d·k]``; then
+
+* conv:        out[n, g]  = W_g (O/G, C/G·T) @ cols[n, g],
+* weight grad: ∂w_gᵀ      = Σ_n cols[n, g] @ g[n, g]ᵀ (a (C/G·T, O/G) product, the shape
+  that keeps the GEMM's output small),
+* input grad:  cols[n, g] = W_gᵀ @ g[n, g], then col2im adds each column back onto the
+  window it came from: a loop over the T kernel taps, one slice-add each, never over pixels.
+
+Two layouts of the columns:
+
+* **flat** (every stride 1, the common case): each image's padded input is one flat row
+  per channel, and tap k's columns are the slice ``row[off_k : off_k + L]`` with
+  ``off_k = Σ_i d_i k_i·(stride of axis i in the padded input)``. The output positions are
+  laid out on an extended grid — the first spatial axis as the output's, the others as the
+  padded input's — so that one slice holds every position: long contiguous runs for the
+  copies and the slice-adds. The positions past the output's edge (on axes after the first)
+  are computed and cropped (conv), or multiplied by zeros (the gradients).
+* **strided** (any stride): ``numpy.lib.stride_tricks`` views of every window, one copy.
+
+Batches go through in chunks of images whose columns take about ``_CHUNK_BYTES``, so that
+the columns stay in cache between the copy that makes them and the GEMM that reads them.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+Ints = tuple[int, ...]
+Pairs = tuple[tuple[int, int], ...]
+
+_EVERY = (slice(None), slice(None))
+
+# Columns per chunk: small enough to stay in cache between im2col and the GEMM (or the GEMM
+# and col2im), large enough for an efficient GEMM.
+_CHUNK_BYTES = 1 << 21
+
+
+def conv_output_size(size: Ints, kernel: Ints, stride: Ints, padding: Pairs,
+                     dilation: Ints) -> Ints:
+    """The output's spatial shape: ⌊(S + before + after − d(K − 1) − 1)/s⌋ + 1 per axis."""
+    return tuple((n + lo + hi - d * (k - 1) - 1) // s + 1
+                 for n, k, s, (lo, hi), d in zip(size, kernel, stride, padding, dilation))
+
+
+def _chunks(n: int, bytes_per_image: int) -> list[slice]:
+    step = max(1, _CHUNK_BYTES // max(bytes_per_image, 1))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+class Geometry(NamedTuple):
+    """Where each kernel tap reads, for one input size and set of parameters."""
+
+    size: Ints          # the output's spatial shape
+    flat: bool          # every stride is 1: the flat layout
+    padded: Ints        # the padded input's spatial shape
+    grid: Ints          # the flat layout's extended grid of output positions
+    length: int         # its size, Π grid (the GEMM's columns per image)
+    row: int            # a flat padded row: Π padded, and room for the last tap's slice
+    offsets: Ints       # each tap's start in a flat padded row
+    inner: tuple[slice, ...]  # the input inside the padded input
+    # the strided layout's col2im: per tap, (its columns' index, the input slice they add to)
+    windows: tuple[tuple[tuple[Any, ...], tuple[slice, ...]], ...]
+
+
+@lru_cache(maxsize=256)
+def geometry(input_size: Ints, kernel: Ints, stride: Ints, padding: Pairs,
+             dilation: Ints) -> Geometry:
+    """The :class:`Geometry` of a convolution (cached: a network asks for the same few)."""
+    size = conv_output_size(input_size, kernel, stride, padding, dilation)
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, padding))
+    steps = [math.prod(padded[i + 1:]) for i in range(len(padded))]  # flat row strides
+    grid = size[:1] + padded[1:]
+    offsets = tuple(sum(d * k * st for k, d, st in zip(tap, dilation, steps))
+                    for tap in np.ndindex(*kernel))
+    reach = sum(d * (k - 1) * st for k, d, st in zip(kernel[1:], dilation[1:], steps[1:]))
+    inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(input_size, padding))
+    flat = all(s == 1 for s in stride)
+    windows = () if flat else _scatter_windows(kernel, size, input_size, stride, padding,
+                                               dilation)
+    return Geometry(size, flat, padded, grid, math.prod(grid), math.prod(padded) + reach,
+                    offsets, inner, windows)
+
+
+def _scatter_windows(kernel: Ints, size: Ints, input_size: Ints, stride: Ints,
+                     padding: Pairs, dilation: Ints
+                     ) -> tuple[tuple[tuple[Any, ...], tuple[slice, ...]], ...]:
+    """For each kernel offset k, where col2im adds its columns: the output positions p
+    whose input position s·p + d·k − before falls inside the input (padding receives no
+    gradient), as (source index into the columns, target slice of the input)."""
+    found = []
+    for offset in np.ndindex(*kernel):
+        source: list[slice] = []
+        target: list[slice] = []
+        for k, p, n, s, (lo, _), d in zip(offset, size, input_size, stride, padding,
+                                          dilation):
+            first = max(0, -((d * k - lo) // s))  # ⌈(lo − d·k)/s⌉, at least 0
+            last = min(p, (n - 1 + lo - d * k) // s + 1)
+            start = s * first + d * k - lo
+            source.append(slice(first, max(first, last)))
+            target.append(slice(start, start + s * (last - first - 1) + 1, s))
+            if last <= first:
+                break
+        else:
+            found.append((offset + tuple(source), tuple(target)))
+    return tuple(found)
+
+
+# ---------------------------------------------------------------- im2col
+
+
+def _padded(x: np.ndarray, padding: Pairs) -> np.ndarray:
+    """x with zeros added around its spatial axes (x itself when there is no padding)."""
+    if not any(lo or hi for lo, hi in padding):
+        return x
+    shape = x.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding))
+    out = np.zeros(shape, dtype=x.dtype)
+    inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[2:], padding))
+    out[_EVERY + inner] = x
+    return out
+
+
+def _flat_rows(x: np.ndarray, geo: Geometry) -> np.ndarray:
+    """Each image's zero-padded channels as flat rows (n, C, row)."""
+    rows = np.zeros(x.shape[:2] + (geo.row,), dtype=x.dtype)
+    padded = rows[..., :math.prod(geo.padded)].reshape(x.shape[:2] + geo.padded)
+    padded[_EVERY + geo.inner] = x
+    return rows
+
+
+def columns(x: np.ndarray, kernel: Ints, stride: Ints, padding: Pairs, dilation: Ints,
+            groups: int, geo: Geometry) -> np.ndarray:
+    """im2col of x: (n, G, C/G·T, P) with P the positions of the layout (``geo.length`` in
+    the flat one, the output's in the strided one)."""
+    n, channels = x.shape[:2]
+    rows = channels // groups * math.prod(kernel)
+    if geo.flat:
+        flat = _flat_rows(x, geo)
+        item = flat.strides[2]
+        steps = [math.prod(geo.padded[i + 1:]) * item for i in range(len(kernel))]
+        taps = as_strided(flat, flat.shape[:2] + kernel + (geo.length,),
+                          flat.strides[:2] + tuple(d * st for d, st in zip(dilation, steps))
+                          + (item,), writeable=False)
+        return taps.reshape(n, groups, rows, geo.length)  # the one copy
+    xp = _padded(x, padding)
+    spatial = xp.strides[2:]
+    strides = (xp.strides[:2] + tuple(st * d for st, d in zip(spatial, dilation))
+               + tuple(st * s for st, s in zip(spatial, stride)))
+    windows = as_strided(xp, xp.shape[:2] + kernel + geo.size, strides, writeable=False)
+    return windows.reshape(n, groups, rows, math.prod(geo.size))  # the one copy
+
+
+def _on_grid(g: np.ndarray, groups: int, geo: Geometry) -> np.ndarray:
+    """The output gradient (n, O, *size) on the layout's positions, (n, G, O/G, P): itself
+    when the grid is the output's, else zeros past the output's edge."""
+    n, out = g.shape[:2]
+    if not geo.flat or geo.grid == geo.size:
+        return np.ascontiguousarray(g).reshape(n, groups, out // groups, -1)
+    ext = np.zeros((n, out) + geo.grid, dtype=g.dtype)
+    ext[_EVERY + tuple(slice(0, p) for p in geo.size)] = g
+    return ext.reshape(n, groups, out // groups, geo.length)
+
+
+def _kernels(w_shape: Ints, groups: int) -> tuple[int, int, int]:
+    """The kernel as a batch of matrices: (groups, out_channels/groups, C/G·T)."""
+    return groups, w_shape[0] // groups, w_shape[1] * math.prod(w_shape[2:])
+
+
+# ---------------------------------------------------------------- the three products
+
+
+def conv(x: np.ndarray, w: np.ndarray, stride: Ints, padding: Pairs, dilation: Ints,
+         groups: int) -> np.ndarray:
+    """im2col and one GEMM per chunk of images: out[n, g] = W_g @ cols[n, g]."""
+    kernel = w.shape[2:]
+    geo = geometry(x.shape[2:], kernel, stride, padding, dilation)
+    shape = _kernels(w.shape, groups)
+    kernels = w.reshape(shape)
+    n, channels = x.shape[0], w.shape[0]
+    out = np.empty((n, channels, *geo.size), dtype=np.result_type(x, w))
+    direct = not geo.flat or geo.grid == geo.size  # the GEMM writes the output itself
+    rows = out.reshape(n, groups, shape[1], -1)
+    crop = _EVERY + tuple(slice(0, p) for p in geo.size)
+    per_image = shape[2] * groups * geo.length * x.itemsize
+    for chunk in _chunks(n, per_image):
+        cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo)
+        if direct:
+            np.matmul(kernels, cols, out=rows[chunk])
+        else:
+            product = np.matmul(kernels, cols).reshape((-1, channels) + geo.grid)
+            out[chunk] = product[crop]
+    return out
+
+
+def weight_grad(x: np.ndarray, g: np.ndarray, weight_shape: Ints, stride: Ints,
+                padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
+    """im2col and a GEMM per chunk of images, summed over the batch:
+    ∂w_gᵀ = Σ_n cols[n, g] (C/G·T, P) @ g[n, g]ᵀ (P, O/G)."""
+    kernel = weight_shape[2:]
+    geo = geometry(x.shape[2:], kernel, stride, padding, dilation)
+    shape = _kernels(weight_shape, groups)
+    total = np.zeros((groups, shape[2], shape[1]), dtype=np.result_type(x, g))
+    for chunk in _chunks(x.shape[0], shape[2] * groups * geo.length * x.itemsize):
+        cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo)
+        grads = _on_grid(g[chunk], groups, geo)
+        total += np.add.reduce(np.matmul(cols, grads.swapaxes(-1, -2)), axis=0)
+    return np.ascontiguousarray(total.swapaxes(-1, -2)).reshape(weight_shape)
+
+
+def input_grad(g: np.ndarray, w: np.ndarray, input_shape: Ints, stride: Ints,
+               padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
+    """A GEMM then col2im per chunk of images: cols[n, g] = W_gᵀ @ g[n, g], each column
+    added back at the window it came from — a loop over the kernel's taps, one slice-add
+    each."""
+    n, channels = input_shape[:2]
+    kernel = w.shape[2:]
+    taps = math.prod(kernel)
+    geo = geometry(input_shape[2:], kernel, stride, padding, dilation)
+    kernels_t = w.reshape(_kernels(w.shape, groups)).swapaxes(-1, -2)
+    dtype = np.result_type(g, w)
+    gx = np.empty(input_shape, dtype=dtype) if geo.flat else np.zeros(input_shape, dtype)
+    for chunk in _chunks(n, channels * taps * geo.length * gx.itemsize):
+        cols = np.matmul(kernels_t, _on_grid(g[chunk], groups, geo))
+        if geo.flat:
+            cols = cols.reshape(-1, channels, taps, geo.length)
+            rows = np.zeros(cols.shape[:2] + (geo.row,), dtype=dtype)
+            for t, start in enumerate(geo.offsets):
+                rows[..., start:start + geo.length] += cols[:, :, t]
+            padded = rows[..., :math.prod(geo.padded)].reshape(rows.shape[:2] + geo.padded)
+            gx[chunk] = padded[_EVERY + geo.inner]
+        else:
+            cols = cols.reshape((-1, channels) + kernel + geo.size)
+            target = gx[chunk]
+            for source, window in geo.windows:
+                target[_EVERY + window] += cols[_EVERY + source]
+    return gx
