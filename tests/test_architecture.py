@@ -33,7 +33,7 @@ FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "mnist1d": 5,
 SUBLAYERS = {
     "autodiff": {"node": 0, "scope": 0, "saved": 0, "primitive": 1, "graph": 1, "backward": 2},
     "ops": {"_table": 0, "_axes": 0, "_im2col": 0, "_samples": 1, "broadcasting": 2,
-            "convolution": 2,
+            "convolution": 4,
             "elementwise": 3, "shape": 3, "reductions": 4, "linalg": 5, "losses": 5,
             "composites": 5, "pooling": 4},
     "checking": {"differences": 0, "conventions": 0, "op_table": 1, "gradcheck": 1},

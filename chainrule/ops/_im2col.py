@@ -5,7 +5,7 @@ For x (N, C, *S), w (O, C/G, *K), G groups and T = ΠK kernel taps, ``columns`` 
 window of the zero-padded input x̃ out as a column, ``cols[n, g, (c, k), p] =
 x̃[n, c, s·p + d·k]``; then
 
-* conv:        out[n, g]  = W_g (O/G, C/G·T) @ cols[n, g],
+* conv:        out[n, g]  = W_g (O/G, C/G·T) @ cols[n, g] (+ the bias),
 * weight grad: ∂w_gᵀ      = Σ_n cols[n, g] @ g[n, g]ᵀ (a (C/G·T, O/G) product, the shape
   that keeps the GEMM's output small),
 * input grad:  cols[n, g] = W_gᵀ @ g[n, g], then col2im adds each column back onto the
@@ -178,9 +178,13 @@ def _kernels(w_shape: Ints, groups: int) -> tuple[int, int, int]:
 # ---------------------------------------------------------------- the three products
 
 
-def conv(x: np.ndarray, w: np.ndarray, stride: Ints, padding: Pairs, dilation: Ints,
-         groups: int) -> np.ndarray:
-    """im2col and one GEMM per chunk of images: out[n, g] = W_g @ cols[n, g]."""
+def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: Ints,
+         padding: Pairs, dilation: Ints, groups: int) -> np.ndarray:
+    """im2col and one GEMM per chunk of images: out[n, g] = W_g @ cols[n, g], plus the bias
+    ``b`` (one per output channel, added to each chunk while it is in cache)."""
+    if b is not None and np.result_type(x, w, b) != np.result_type(x, w):
+        return conv(x, w, stride=stride, padding=padding, dilation=dilation,
+                    groups=groups) + b.reshape((-1,) + (1,) * (x.ndim - 2))
     kernel = w.shape[2:]
     geo = geometry(x.shape[2:], kernel, stride, padding, dilation)
     shape = _kernels(w.shape, groups)
@@ -190,6 +194,7 @@ def conv(x: np.ndarray, w: np.ndarray, stride: Ints, padding: Pairs, dilation: I
     direct = not geo.flat or geo.grid == geo.size  # the GEMM writes the output itself
     rows = out.reshape(n, groups, shape[1], -1)
     crop = _EVERY + tuple(slice(0, p) for p in geo.size)
+    bias = None if b is None else b.reshape((channels,) + (1,) * len(kernel))
     per_image = shape[2] * groups * geo.length * x.itemsize
     for chunk in _chunks(n, per_image):
         cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo)
@@ -198,6 +203,8 @@ def conv(x: np.ndarray, w: np.ndarray, stride: Ints, padding: Pairs, dilation: I
         else:
             product = np.matmul(kernels, cols).reshape((-1, channels) + geo.grid)
             out[chunk] = product[crop]
+        if b is not None:
+            out[chunk] += bias
     return out
 
 

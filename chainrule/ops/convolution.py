@@ -43,6 +43,8 @@ from chainrule.ops._axes import shape_of
 from chainrule.ops._im2col import conv_output_size
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
+from chainrule.ops.broadcasting import sum_to
+from chainrule.ops.shape import reshape
 
 Ints = tuple[int, ...]
 Pairs = tuple[tuple[int, int], ...]
@@ -98,11 +100,14 @@ def _check_dtypes(op: str, *arrays: Any) -> None:
             raise TypeError(f"{op}: expects floating-point tensors, got dtypes {dtypes}")
 
 
-def _check_conv(x: Any, w: Any, stride: Ints, padding: Pairs, dilation: Ints,
-                groups: int) -> None:
+def _check_conv(x: Any, w: Any, b: Any = None, *, stride: Ints, padding: Pairs,
+                dilation: Ints, groups: int) -> None:
     _check_params("conv", np.ndim(w) - 2, stride, padding, dilation, groups)
-    _check_dtypes("conv", x, w)
+    _check_dtypes("conv", x, w, *(() if b is None else (b,)))
     check_conv("conv", np.shape(x), np.shape(w), stride, padding, dilation, groups)
+    if b is not None and np.shape(b) != np.shape(w)[:1]:
+        raise ValueError(f"conv: bias must have shape ({np.shape(w)[0]},), one entry per "
+                         f"output channel, got {shape_str(np.shape(b))}")
 
 
 def _check_output_grad(op: str, g_shape: Ints, expected: Ints) -> None:
@@ -132,18 +137,26 @@ def _check_weight_grad(x: Any, g: Any, weight_shape: Ints, stride: Ints, padding
 # ---------------------------------------------------------------- the three primitives
 
 
-def _conv_vjp_x(g: Any, out: Any, x: Any, w: Any, stride: Ints, padding: Pairs,
-                dilation: Ints, groups: int) -> Any:
+def _conv_vjp_x(g: Any, out: Any, x: Any, w: Any, b: Any = None, *, stride: Ints,
+                padding: Pairs, dilation: Ints, groups: int) -> Any:
     """∂L/∂x = conv_input_grad(g, w): g scattered back through the kernel."""
     return conv_input_grad(g, w, input_shape=shape_of(x), stride=stride, padding=padding,
                            dilation=dilation, groups=groups)
 
 
-def _conv_vjp_w(g: Any, out: Any, x: Any, w: Any, stride: Ints, padding: Pairs,
-                dilation: Ints, groups: int) -> Any:
+def _conv_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any = None, *, stride: Ints,
+                padding: Pairs, dilation: Ints, groups: int) -> Any:
     """∂L/∂w = conv_weight_grad(x, g): the input correlated with g."""
     return conv_weight_grad(x, g, weight_shape=shape_of(w), stride=stride, padding=padding,
                             dilation=dilation, groups=groups)
+
+
+def _conv_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any = None, *, stride: Ints,
+                padding: Pairs, dilation: Ints, groups: int) -> Any:
+    """∂L/∂b_o = Σ_{n,p} g[n, o, p]: g summed over the batch and every position."""
+    channels = shape_of(w)[0]
+    summed = sum_to(g, shape=(channels,) + (1,) * (len(shape_of(w)) - 2))
+    return reshape(summed, shape=(channels,))
 
 
 def _input_grad_vjp_gy(g: Any, out: Any, gy: Any, w: Any, input_shape: Ints, stride: Ints,
@@ -200,8 +213,8 @@ def _out_shape(xs: Ints, ws: Ints, stride: Ints, padding: Pairs, dilation: Ints)
     return (xs[0], ws[0], *conv_output_size(xs[2:], ws[2:], stride, padding, dilation))
 
 
-def _conv_sample(x: Any, w: Any, **params: Any) -> Any:
-    return conv(x, w, **params)
+def _conv_sample(x: Any, w: Any, b: Any = None, **params: Any) -> Any:
+    return conv(x, w, **params) if b is None else conv(x, w, b, **params)
 
 
 def _input_grad_sample(gy: Any, w: Any, **params: Any) -> Any:
@@ -220,17 +233,24 @@ def _contiguous(g: Any) -> Any:
 
 _FAMILY = "F.conv1d, F.conv2d, nn.Conv1d and nn.Conv2d (and their derivatives)"
 
+# the bias is fused (an optional third input, added to each chunk of the output while it
+# is in cache): one node for a conv layer instead of three (conv, reshape, add)
 conv: Primitive = primitive(
     "conv",
     _im2col.conv,
-    [_conv_vjp_x, _conv_vjp_w],
-    formula="∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w), ∂/∂w: g ↦ conv_weight_grad(x, g)",
+    [_conv_vjp_x, _conv_vjp_w, _conv_vjp_b],
+    formula="∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w), ∂/∂w: g ↦ conv_weight_grad(x, g), "
+            "∂/∂b: g ↦ Σ_{n,p} g",
     check=_check_conv,
     prepare_g=_contiguous,
     samples=[
         sample(d, _conv_sample, [_draw.normal(*xs), _draw.normal(*ws)],
                **_params(s, p, dl, gr))
         for d, xs, ws, s, p, dl, gr in _CONFIGS
+    ] + [
+        sample(d + "_bias", _conv_sample, [_draw.normal(*xs), _draw.normal(*ws),
+                                           _draw.normal(ws[0])], **_params(s, p, dl, gr))
+        for d, xs, ws, s, p, dl, gr in _CONFIGS[::3]
     ],
     expose=Exposure(internal=_FAMILY),
 )

@@ -124,10 +124,10 @@ _CONV_WEIGHT = {1: torch.nn.grad.conv1d_weight, 2: torch.nn.grad.conv2d_weight,
                 3: torch.nn.grad.conv3d_weight}
 
 
-def _conv(x: torch.Tensor, w: torch.Tensor, stride: Any, padding: Any, dilation: Any,
-          groups: int) -> torch.Tensor:
+def _conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None, *, stride: Any,
+          padding: Any, dilation: Any, groups: int) -> torch.Tensor:
     """Per-side padding as an explicit F.pad, then an unpadded convolution."""
-    return _CONV[w.ndim - 2](F.pad(x, _torch_pad(padding)), w, stride=stride,
+    return _CONV[w.ndim - 2](F.pad(x, _torch_pad(padding)), w, b, stride=stride,
                              dilation=dilation, groups=groups)
 
 

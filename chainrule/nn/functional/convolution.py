@@ -78,13 +78,15 @@ def _convolve(who: str, nd: int, x: Tensor, weight: Tensor, bias: Tensor | None,
     if unbatched:
         x = _ops.reshape(x, shape=(1, *x.shape))
     _ops.check_conv(who, x.shape, weight.shape, stride, padding, dilation, groups)
-    out = _ops.conv(x, weight, stride=stride, padding=padding, dilation=dilation,
-                    groups=groups)
-    if bias is not None:
+    if bias is None:
+        out = _ops.conv(x, weight, stride=stride, padding=padding, dilation=dilation,
+                        groups=groups)
+    else:
         if bias.shape != weight.shape[:1]:
             raise ValueError(f"{who}: bias must have shape ({weight.shape[0]},), one entry per "
                              f"output channel, got {shape_str(bias.shape)}")
-        out = _ops.add(out, _ops.reshape(bias, shape=(weight.shape[0],) + (1,) * nd))
+        out = _ops.conv(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                        groups=groups)
     return _ops.reshape(out, shape=out.shape[1:]) if unbatched else out
 
 
