@@ -29,6 +29,7 @@ the columns stay in cache between the copy that makes them and the GEMM that rea
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -115,6 +116,45 @@ def _scatter_windows(kernel: Ints, size: Ints, input_size: Ints, stride: Ints,
     return tuple(found)
 
 
+# ---------------------------------------------------------------- scratch memory
+
+
+class _Scratch(threading.local):
+    """Per-thread buffers for the kernels' temporaries (padded inputs, columns, products),
+    reused from call to call: fresh memory costs a page fault per 4 KiB the first time it
+    is touched — on the MNIST-1D CNN's small layers more than the copies themselves."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, np.ndarray] = {}
+
+
+_SCRATCH = _Scratch()
+# A temporary larger than this gets memory of its own (freed after the call), so a one-off
+# huge convolution does not keep its memory for the rest of the process.
+_SCRATCH_LIMIT = 1 << 25
+
+
+def scratch(name: str, shape: Ints, dtype: Any) -> np.ndarray:
+    """A C-contiguous array of ``shape`` and ``dtype`` in this thread's buffer ``name``;
+    its contents are whatever was left there. Never return it (or a view of it) to a
+    caller."""
+    dtype = np.dtype(dtype)
+    size = math.prod(shape) * dtype.itemsize
+    if size > _SCRATCH_LIMIT:
+        return np.empty(shape, dtype)
+    buffers = _SCRATCH.buffers
+    buffer = buffers.get(name)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[name] = np.empty(size, np.uint8)
+    return buffer[:size].view(dtype).reshape(shape)
+
+
+def _zeros(name: str, shape: Ints, dtype: Any) -> np.ndarray:
+    out = scratch(name, shape, dtype)
+    out.fill(0)
+    return out
+
+
 # ---------------------------------------------------------------- im2col
 
 
@@ -123,7 +163,7 @@ def _padded(x: np.ndarray, padding: Pairs) -> np.ndarray:
     if not any(lo or hi for lo, hi in padding):
         return x
     shape = x.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding))
-    out = np.zeros(shape, dtype=x.dtype)
+    out = _zeros("padded", shape, x.dtype)
     inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[2:], padding))
     out[_EVERY + inner] = x
     return out
@@ -131,32 +171,38 @@ def _padded(x: np.ndarray, padding: Pairs) -> np.ndarray:
 
 def _flat_rows(x: np.ndarray, geo: Geometry) -> np.ndarray:
     """Each image's zero-padded channels as flat rows (n, C, row)."""
-    rows = np.zeros(x.shape[:2] + (geo.row,), dtype=x.dtype)
+    rows = _zeros("padded", x.shape[:2] + (geo.row,), x.dtype)
     padded = rows[..., :math.prod(geo.padded)].reshape(x.shape[:2] + geo.padded)
     padded[_EVERY + geo.inner] = x
     return rows
 
 
 def columns(x: np.ndarray, kernel: Ints, stride: Ints, padding: Pairs, dilation: Ints,
-            groups: int, geo: Geometry) -> np.ndarray:
+            groups: int, geo: Geometry, batch_last: bool = False) -> np.ndarray:
     """im2col of x: (n, G, C/G·T, P) with P the positions of the layout (``geo.length`` in
-    the flat one, the output's in the strided one)."""
+    the flat one, the output's in the strided one), in the scratch buffer ``"columns"``;
+    ``batch_last``: (G, C/G·T, n·P) instead, every image's columns side by side."""
     n, channels = x.shape[:2]
     rows = channels // groups * math.prod(kernel)
     if geo.flat:
         flat = _flat_rows(x, geo)
         item = flat.strides[2]
         steps = [math.prod(geo.padded[i + 1:]) * item for i in range(len(kernel))]
-        taps = as_strided(flat, flat.shape[:2] + kernel + (geo.length,),
-                          flat.strides[:2] + tuple(d * st for d, st in zip(dilation, steps))
-                          + (item,), writeable=False)
-        return taps.reshape(n, groups, rows, geo.length)  # the one copy
-    xp = _padded(x, padding)
-    spatial = xp.strides[2:]
-    strides = (xp.strides[:2] + tuple(st * d for st, d in zip(spatial, dilation))
-               + tuple(st * s for st, s in zip(spatial, stride)))
-    windows = as_strided(xp, xp.shape[:2] + kernel + geo.size, strides, writeable=False)
-    return windows.reshape(n, groups, rows, math.prod(geo.size))  # the one copy
+        windows = as_strided(flat, flat.shape[:2] + kernel + (geo.length,),
+                             flat.strides[:2] + tuple(d * st for d, st in zip(dilation, steps))
+                             + (item,), writeable=False)
+    else:
+        xp = _padded(x, padding)
+        spatial = xp.strides[2:]
+        strides = (xp.strides[:2] + tuple(st * d for st, d in zip(spatial, dilation))
+                   + tuple(st * s for st, s in zip(spatial, stride)))
+        windows = as_strided(xp, xp.shape[:2] + kernel + geo.size, strides, writeable=False)
+    if batch_last:
+        nd = len(kernel)
+        windows = windows.transpose((1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd)))
+    cols = scratch("columns", windows.shape, x.dtype)
+    np.copyto(cols, windows)  # the one copy
+    return cols.reshape(groups, rows, -1) if batch_last else cols.reshape(n, groups, rows, -1)
 
 
 def _on_grid(g: np.ndarray, groups: int, geo: Geometry) -> np.ndarray:
@@ -165,7 +211,7 @@ def _on_grid(g: np.ndarray, groups: int, geo: Geometry) -> np.ndarray:
     n, out = g.shape[:2]
     if not geo.flat or geo.grid == geo.size:
         return np.ascontiguousarray(g).reshape(n, groups, out // groups, -1)
-    ext = np.zeros((n, out) + geo.grid, dtype=g.dtype)
+    ext = _zeros("grid", (n, out) + geo.grid, g.dtype)
     ext[_EVERY + tuple(slice(0, p) for p in geo.size)] = g
     return ext.reshape(n, groups, out // groups, geo.length)
 
@@ -191,20 +237,25 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     kernels = w.reshape(shape)
     n, channels = x.shape[0], w.shape[0]
     out = np.empty((n, channels, *geo.size), dtype=np.result_type(x, w))
-    direct = not geo.flat or geo.grid == geo.size  # the GEMM writes the output itself
     rows = out.reshape(n, groups, shape[1], -1)
     crop = _EVERY + tuple(slice(0, p) for p in geo.size)
     bias = None if b is None else b.reshape((channels,) + (1,) * len(kernel))
     per_image = shape[2] * groups * geo.length * x.itemsize
     for chunk in _chunks(n, per_image):
         cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo)
-        if direct:
+        if not geo.flat or geo.grid == geo.size:  # the GEMM writes the output itself
             np.matmul(kernels, cols, out=rows[chunk])
+            if bias is not None:
+                out[chunk] += bias
+            continue
+        # the flat layout's positions past the output's edge cropped off
+        product = np.matmul(kernels, cols, out=scratch(
+            "product", cols.shape[:2] + (shape[1], geo.length), out.dtype))
+        result = product.reshape((-1, channels) + geo.grid)[crop]
+        if bias is None:
+            out[chunk] = result
         else:
-            product = np.matmul(kernels, cols).reshape((-1, channels) + geo.grid)
-            out[chunk] = product[crop]
-        if b is not None:
-            out[chunk] += bias
+            np.add(result, bias, out=out[chunk])  # the bias added in the same pass
     return out
 
 
@@ -217,9 +268,20 @@ def weight_grad(x: np.ndarray, g: np.ndarray, weight_shape: Ints, stride: Ints,
     shape = _kernels(weight_shape, groups)
     total = np.zeros((groups, shape[2], shape[1]), dtype=np.result_type(x, g))
     for chunk in _chunks(x.shape[0], shape[2] * groups * geo.length * x.itemsize):
-        cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo)
-        grads = _on_grid(g[chunk], groups, geo)
-        total += np.add.reduce(np.matmul(cols, grads.swapaxes(-1, -2)), axis=0)
+        if geo.flat:  # per image (C/G·T, P) @ (P, O/G), then summed: P is long here
+            cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo)
+            grads = _on_grid(g[chunk], groups, geo)
+            product = np.matmul(cols, grads.swapaxes(-1, -2), out=scratch(
+                "product", cols.shape[:2] + (shape[2], shape[1]), total.dtype))
+            total += np.add.reduce(product, axis=0)
+            continue
+        # strided, often few positions per image: the images side by side, one GEMM of
+        # inner size n·P, rather than n small products and their sum
+        cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo, True)
+        part = g[chunk]
+        grads = scratch("grid", (part.shape[1], part.shape[0]) + part.shape[2:], part.dtype)
+        np.copyto(grads, part.swapaxes(0, 1))
+        total += np.matmul(cols, grads.reshape(groups, shape[1], -1).swapaxes(-1, -2))
     return np.ascontiguousarray(total.swapaxes(-1, -2)).reshape(weight_shape)
 
 
@@ -236,10 +298,12 @@ def input_grad(g: np.ndarray, w: np.ndarray, input_shape: Ints, stride: Ints,
     dtype = np.result_type(g, w)
     gx = np.empty(input_shape, dtype=dtype) if geo.flat else np.zeros(input_shape, dtype)
     for chunk in _chunks(n, channels * taps * geo.length * gx.itemsize):
-        cols = np.matmul(kernels_t, _on_grid(g[chunk], groups, geo))
+        grads = _on_grid(g[chunk], groups, geo)
+        cols = np.matmul(kernels_t, grads, out=scratch(
+            "columns", grads.shape[:2] + (kernels_t.shape[1], grads.shape[3]), dtype))
         if geo.flat:
             cols = cols.reshape(-1, channels, taps, geo.length)
-            rows = np.zeros(cols.shape[:2] + (geo.row,), dtype=dtype)
+            rows = _zeros("padded", cols.shape[:2] + (geo.row,), dtype)
             for t, start in enumerate(geo.offsets):
                 rows[..., start:start + geo.length] += cols[:, :, t]
             padded = rows[..., :math.prod(geo.padded)].reshape(rows.shape[:2] + geo.padded)
