@@ -4,7 +4,7 @@
 """
 
 from chainrule.nn import functional, init, utils
-from chainrule.nn.containers import ModuleDict, ModuleList
+from chainrule.nn.containers import ModuleDict, ModuleList, Sequential
 from chainrule.nn.conv import Conv1d, Conv2d
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.layers import (
@@ -16,7 +16,6 @@ from chainrule.nn.layers import (
     LeakyReLU,
     Linear,
     ReLU,
-    Sequential,
     Sigmoid,
     Softmax,
     Softplus,

@@ -1,6 +1,7 @@
-r"""``ModuleList`` and ``ModuleDict``: a Python list and dict of modules whose entries are
-registered as children, so ``parameters()``, ``state_dict()``, ``to()`` and ``train()``
-see them (a plain ``list`` of layers would hide them all). PyTorch's names and rules.
+r"""Containers: ``Sequential`` (modules applied one after another), ``ModuleList`` and
+``ModuleDict`` (a Python list and dict of modules). Their entries are registered as
+children, so ``parameters()``, ``state_dict()``, ``to()`` and ``train()`` see them (a plain
+``list`` of layers would hide them all). PyTorch's names and rules.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast, overload
 
+import numpy as np
+
 from chainrule.nn.module import Module
 
-__all__ = ["ModuleDict", "ModuleList"]
+__all__ = ["ModuleDict", "ModuleList", "Sequential"]
 
 _L = TypeVar("_L", bound="ModuleList")
 _D = TypeVar("_D", bound="ModuleDict")
@@ -22,6 +25,76 @@ def _require_module(op: str, module: Any) -> Module:
     if not isinstance(module, Module):
         raise TypeError(f"{op}: expected an nn.Module, got {type(module).__name__}")
     return module
+
+
+class Sequential(Module):
+    r"""Modules applied one after another: ``Sequential(a, b, c)(x) = c(b(a(x)))``.
+
+    Children are named ``"0"``, ``"1"``, … (or by the keys of an ``OrderedDict``), so
+    parameters read ``"0.weight"``, ``"0.bias"``… Supports ``len``, iteration, indexing
+    (a slice gives a new Sequential sharing the modules) and ``append``.
+
+    Shape:
+        - Input: what the first module takes. Output: what the last one returns.
+
+    >>> from chainrule import nn
+    >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    >>> [name for name, _ in net.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    >>> net[1]
+    ReLU()
+    """
+
+    def __init__(self, *modules: Any) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            items = list(modules[0].items())
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, module in items:
+            if not isinstance(module, Module):
+                raise TypeError(
+                    f"Sequential: entry {name!r} is a {type(module).__name__}, not an nn.Module "
+                    "(wrap functions in a Module, e.g. nn.ReLU() instead of F.relu)"
+                )
+            self.add_module(str(name), module)
+
+    def forward(self, x: Any) -> Any:
+        # The slots hold modules: the constructor and append() only ever add modules.
+        for module in cast("Iterable[Module]", self._modules.values()):
+            x = module(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(cast("Iterable[Module]", self._modules.values()))
+
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequential: ...
+    def __getitem__(self, index: int | slice) -> Module | Sequential:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(
+                f"Sequential: indices must be ints or slices, got {type(index).__name__}"
+            )
+        if not -len(items) <= index < len(items):
+            raise IndexError(f"Sequential: index {index} is out of range for {len(items)} modules")
+        return cast(Module, items[index][1])
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end (named by its position)."""
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"Sequential.append: expected an nn.Module, got {type(module).__name__}"
+            )
+        self.add_module(str(len(self)), module)
+        return self
 
 
 class ModuleList(Module):

@@ -1,15 +1,14 @@
 r"""Layers: ``Linear``, the activation modules (and ``Softmax``), ``Dropout``, ``Identity``,
-``Flatten``, ``Sequential`` and ``MLP``. Each is a :class:`~chainrule.nn.Module` whose
-``forward`` calls :mod:`chainrule.nn.functional`; the math (and its derivative) is
-documented there.
+``Flatten`` and ``MLP`` (a :class:`~chainrule.nn.Sequential` of Linear layers). Each is a
+:class:`~chainrule.nn.Module` whose ``forward`` calls :mod:`chainrule.nn.functional`; the
+math (and its derivative) is documented there.
 """
 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, cast, overload
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,12 +17,13 @@ from chainrule._convert import numpy_axis_names
 from chainrule.errors import shape_str
 from chainrule.nn import functional as F
 from chainrule.nn import init
+from chainrule.nn.containers import Sequential
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, as_tensor
 
 __all__ = [
     "GELU", "MLP", "Dropout", "Flatten", "Identity", "LeakyReLU", "Linear", "ReLU",
-    "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
+    "Sigmoid", "Softmax", "Softplus", "Tanh",
 ]
 
 
@@ -332,79 +332,6 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-# ---------------------------------------------------------------- containers
-
-
-class Sequential(Module):
-    r"""Modules applied one after another: ``Sequential(a, b, c)(x) = c(b(a(x)))``.
-
-    Children are named ``"0"``, ``"1"``, … (or by the keys of an ``OrderedDict``), so
-    parameters read ``"0.weight"``, ``"0.bias"``… Supports ``len``, iteration, indexing
-    (a slice gives a new Sequential sharing the modules) and ``append``.
-
-    Shape:
-        - Input: what the first module takes. Output: what the last one returns.
-
-    >>> from chainrule import nn
-    >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
-    >>> [name for name, _ in net.named_parameters()]
-    ['0.weight', '0.bias', '2.weight', '2.bias']
-    >>> net[1]
-    ReLU()
-    """
-
-    def __init__(self, *modules: Any) -> None:
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], Mapping):
-            items = list(modules[0].items())
-        else:
-            items = [(str(i), m) for i, m in enumerate(modules)]
-        for name, module in items:
-            if not isinstance(module, Module):
-                raise TypeError(
-                    f"Sequential: entry {name!r} is a {type(module).__name__}, not an nn.Module "
-                    "(wrap functions in a Module, e.g. nn.ReLU() instead of F.relu)"
-                )
-            self.add_module(str(name), module)
-
-    def forward(self, x: Any) -> Any:
-        # The slots hold modules: the constructor and append() only ever add modules.
-        for module in cast("Iterable[Module]", self._modules.values()):
-            x = module(x)
-        return x
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(cast("Iterable[Module]", self._modules.values()))
-
-    @overload
-    def __getitem__(self, index: int) -> Module: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequential: ...
-    def __getitem__(self, index: int | slice) -> Module | Sequential:
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(
-                f"Sequential: indices must be ints or slices, got {type(index).__name__}"
-            )
-        if not -len(items) <= index < len(items):
-            raise IndexError(f"Sequential: index {index} is out of range for {len(items)} modules")
-        return cast(Module, items[index][1])
-
-    def append(self, module: Module) -> Sequential:
-        """Add ``module`` at the end (named by its position)."""
-        if not isinstance(module, Module):
-            raise TypeError(
-                f"Sequential.append: expected an nn.Module, got {type(module).__name__}"
-            )
-        self.add_module(str(len(self)), module)
-        return self
 
 
 _ACTIVATIONS: dict[str, type[Module]] = {

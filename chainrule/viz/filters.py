@@ -22,8 +22,8 @@ import numpy as np
 from chainrule._config import no_grad
 from chainrule._optional import optional_import
 from chainrule.nn import Module
+from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv1d, Conv2d
-from chainrule.nn.layers import Sequential
 from chainrule.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from chainrule.tensor import as_tensor
 from chainrule.viz.plots import new_figure, save_figure
