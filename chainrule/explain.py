@@ -52,8 +52,13 @@ def _local_formula(node: Node, index: int) -> str:
     second input), or the whole formula when it does not split one part per input."""
     parts = re.split(r",\s*(?=∂)", node.prim.formula)
     differentiable = [i for i in range(len(node.inputs or ())) if node.prim.differentiable(i)]
-    if len(parts) > 1 and len(parts) == len(differentiable) and index in differentiable:
-        return parts[differentiable.index(index)]
+    if len(parts) > 1 and index in differentiable:
+        if len(parts) == len(differentiable):
+            return parts[differentiable.index(index)]
+        # an optional input left out (a layer without bias): one part per rule of the op
+        rules = [i for i, rule in enumerate(node.prim.vjps or ()) if rule is not None]
+        if len(parts) == len(rules) and index in rules:
+            return parts[rules.index(index)]
     return node.prim.formula or f"custom derivative ({node.prim.name})"
 
 
@@ -216,13 +221,27 @@ class Explanation:
         return all(np.allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=True)
                    for a, b in zip(self._totals, self._reverse))
 
-    def _path_lines(self, number: int, path: Path) -> list[str]:
-        name = self.names[path.wrt]
+    @staticmethod
+    def _shown(path: Path) -> tuple[list[Any], int]:
+        """The factors of ``path`` that are listed (its first and last ones when it is
+        long) and how many are left out."""
         factors = list(path.factors)
-        hidden = 0
-        if len(factors) > _SHOWN_FACTORS:
-            hidden = len(factors) - _SHOWN_FACTORS
-            factors = factors[: _SHOWN_FACTORS // 2] + factors[-_SHOWN_FACTORS // 2:]
+        if len(factors) <= _SHOWN_FACTORS:
+            return factors, 0
+        hidden = len(factors) - _SHOWN_FACTORS
+        return factors[: _SHOWN_FACTORS // 2] + factors[-_SHOWN_FACTORS // 2:], hidden
+
+    def _widths(self) -> tuple[int, int]:
+        """The widths of the op and formula columns: their longest entry in any listed
+        path, so that every path's rows line up."""
+        shown = [f for path in self.paths for f in self._shown(path)[0]]
+        return (max((len(f.op) for f in shown), default=0),
+                max((len(f.formula) for f in shown), default=0))
+
+    def _path_lines(self, number: int, path: Path, widths: tuple[int, int]) -> list[str]:
+        name = self.names[path.wrt]
+        factors, hidden = self._shown(path)
+        op_width, formula_width = widths
         labels = [f.label for f in factors]
         if hidden:
             labels.insert(_SHOWN_FACTORS // 2, f"… {hidden} more …")
@@ -233,7 +252,8 @@ class Explanation:
                 lines.append(f"    … {hidden} more factors …")
             value = _describe(np.asarray(f.value)) if f.value is not None else (
                 f"a Jacobian; ∂L/∂input so far: {_describe(f.gradient)}")
-            lines.append(f"    {f.op:<12} input {f.input_index}  {f.formula:<32} = {value}")
+            lines.append(f"    {f.op:<{op_width}}  input {f.input_index}  "
+                         f"{f.formula:<{formula_width}}  = {value}")
         scalar = [f.value for f in path.factors]
         if len(path.factors) <= _SHOWN_FACTORS and all(v is not None for v in scalar):
             product = " × ".join(_describe(np.asarray(v)) for v in scalar) or "1"
@@ -251,8 +271,9 @@ class Explanation:
                 f"∂L/∂{name} = sum over {n} path{'s' if n != 1 else ''} of the product of "
                 f"local derivatives = {_describe(self._totals[i])}"
             )
+        widths = self._widths()
         for number, path in enumerate(self.paths, start=1):
-            lines.extend(self._path_lines(number, path))
+            lines.extend(self._path_lines(number, path, widths))
         listed = len(self.paths)
         if sum(counts) > listed:
             lines.append(f"… {sum(counts) - listed} more paths summarised in the totals "

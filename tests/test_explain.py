@@ -191,3 +191,19 @@ def test_html_and_repr_show_the_breakdown():
     e = cr.explain(x.sin(), x)
     assert "cos x" in repr(e)
     assert e._repr_html_().startswith("<pre>") and "cos x" in e._repr_html_()
+
+
+def test_columns_fit_long_op_names_and_stay_aligned_across_paths():
+    import chainrule.nn.functional as F
+
+    x = _leaf([[[1.0, 2.0, 3.0, 4.0]]])
+    w = _leaf([[[1.0, -1.0]]])
+    text = str(cr.explain((F.conv1d(x, w) * 2.0).sum(), {"x": x, "w": w}))
+    rows = [line for line in text.splitlines() if " input " in line]
+    assert any(row.lstrip().startswith("conv in conv1d  input 0") for row in rows)
+    assert len({row.index(" input ") for row in rows}) == 1  # the op column fits them all
+    assert len({row.index("= a Jacobian") for row in rows}) == 1  # so does the formula column
+    # a conv without bias has two of its three rules: each row shows its own
+    assert any("input 1  ∂/∂w: g ↦ conv_weight_grad(x, g)  " in row for row in rows)
+    assert any("input 0  ∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w)  " in row for row in rows)
+    assert not any("∂/∂b" in row for row in rows)
