@@ -28,18 +28,19 @@ class _MaxPoolNd(Module):
 
     def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                  padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
-                 ceil_mode: bool = False) -> None:
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
         self.dilation = dilation
+        self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Any) -> Any:
         who = f"{type(self).__name__}({self.extra_repr()})"
         return _pool_max(who, self._nd, x, self.kernel_size, self.stride, self.padding,
-                         self.dilation, self.ceil_mode)
+                         self.dilation, self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -56,6 +57,8 @@ class MaxPool1d(_MaxPoolNd):
         stride: the step s between windows (default: ``kernel_size``).
         padding: −∞ on both ends, at most half the window.
         dilation: the spacing d between a window's elements.
+        return_indices: return ``(values, indices)``, the indices (int64, shaped as the
+            output) locating each maximum in its (N, C) row of the input, as PyTorch.
         ceil_mode: round the output length up.
 
     Shape:
@@ -67,6 +70,8 @@ class MaxPool1d(_MaxPoolNd):
     >>> from chainrule import nn
     >>> nn.MaxPool1d(2)(cr.tensor([[[1.0, 3.0, 2.0, 5.0]]])).tolist()
     [[[3.0, 5.0]]]
+    >>> nn.MaxPool1d(2, return_indices=True)(cr.tensor([[[1.0, 3.0, 2.0, 5.0]]]))[1].tolist()
+    [[[1, 3]]]
     """
 
     _nd = 1
@@ -80,6 +85,9 @@ class MaxPool2d(_MaxPoolNd):
     Args:
         kernel_size, stride, padding, dilation: an int or an ``(H, W)`` pair each;
             ``stride`` defaults to ``kernel_size``; padding (−∞) at most half the window.
+        return_indices: return ``(values, indices)``, the indices (int64, shaped as the
+            output) locating each maximum in its (N, C) plane of the input flattened
+            (``row·W + column``), as PyTorch.
         ceil_mode: round the output size up.
 
     Shape:

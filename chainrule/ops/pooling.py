@@ -161,6 +161,29 @@ def max_windows(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, dilati
     return best, (position.reshape(-1), empty)
 
 
+def max_indices(shape: Ints, saved: tuple[np.ndarray, np.ndarray | None], kernel: Ints,
+                stride: Ints, padding: Ints, dilation: Ints, ceil_mode: bool) -> np.ndarray:
+    """PyTorch's ``return_indices``: where each window's maximum is, as an index into its
+    (N, C) plane of the input flattened (int64, shaped as the output), from the positions
+    :func:`max_windows` found (``saved``) for an input of ``shape``. A window holding no
+    element of the input gets PyTorch's index too: its first position at or past the
+    input's start along each axis (which lies past the input's end)."""
+    position, empty = saved
+    nd = len(kernel)
+    spatial = shape[-nd:]
+    outs, _ = _geometry(shape, kernel, stride, padding, dilation, ceil_mode)
+    plane = int(np.prod(spatial, dtype=np.int64))
+    index = (position.astype(np.int64) % plane).reshape(shape[:-nd] + outs)
+    if empty is not None:
+        strides = [int(np.prod(spatial[a + 1:], dtype=np.int64)) for a in range(nd)]
+        start = sum((o * s - p + np.maximum(0, -((o * s - p) // d)) * d) * st
+                    for o, s, p, d, st in zip(_aranges(outs), stride, padding, dilation,
+                                              strides))
+        mask = np.broadcast_to(empty, index.shape)
+        index[mask] = np.broadcast_to(start, index.shape)[mask]
+    return index
+
+
 def _aranges(outs: Ints) -> list[np.ndarray]:
     """0…o−1 along each pooled axis, shaped to broadcast over the pooled axes."""
     nd = len(outs)

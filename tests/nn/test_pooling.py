@@ -67,6 +67,53 @@ def test_max_pool_matches_torch_value_and_gradient(nd: int, config: dict) -> Non
                        [_distinct(config["shape"], 0)])
 
 
+@pytest.mark.parametrize("nd,config", MAX_CASES[::3])
+def test_max_pool_return_indices_match_torch(nd: int, config: dict) -> None:
+    ours, theirs = (F.max_pool1d, TF.max_pool1d) if nd == 1 else (F.max_pool2d, TF.max_pool2d)
+    x = _distinct(config["shape"], 1)
+    t_values, t_indices = theirs(torch.tensor(x), **_kw(config), return_indices=True)
+    for grad in (True, False):  # the indices come from the recorded node or are found again
+        xc = cr.tensor(x, requires_grad=grad)
+        values, indices = ours(xc, **_kw(config), return_indices=True)
+        np.testing.assert_array_equal(values.data, t_values.numpy())
+        np.testing.assert_array_equal(indices.data, t_indices.numpy())
+        assert indices.dtype == np.int64 and not indices.requires_grad
+        assert values.requires_grad == grad
+
+
+def test_max_pool_indices_of_ties_unbatched_input_and_empty_windows_match_torch() -> None:
+    ties = np.array([[[[1.0, 1.0, 0.0], [1.0, 2.0, 2.0], [2.0, 0.0, 2.0]]]])
+    for args, kw in (((2,), {"stride": 1}), ((2,), {"stride": 1, "padding": 1})):
+        _, ours = F.max_pool2d(cr.tensor(ties), *args, **kw, return_indices=True)
+        _, theirs = TF.max_pool2d(torch.tensor(ties), *args, **kw, return_indices=True)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())  # the first of tied maxima
+    unbatched = _distinct((3, 5, 7), 2)
+    _, ours = F.max_pool2d(cr.tensor(unbatched), 3, 2, 1, return_indices=True)
+    _, theirs = TF.max_pool2d(torch.tensor(unbatched), 3, 2, 1, return_indices=True)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    # a dilated window over padding only: PyTorch's index points past the input, kept as is
+    short = np.array([[[0.5, 2.0]], [[1.0, -1.0]]])
+    _, ours = F.max_pool1d(cr.tensor(short), 2, 1, 1, 3, return_indices=True)
+    _, theirs = TF.max_pool1d(torch.tensor(short), 2, 1, 1, 3, return_indices=True)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+def test_max_pool_modules_return_indices_like_torch() -> None:
+    x = _distinct((2, 3, 6, 7), 3)
+    layer, t_layer = nn.MaxPool2d(3, 2, 1, return_indices=True), torch.nn.MaxPool2d(
+        3, 2, 1, return_indices=True)
+    xc = cr.tensor(x, requires_grad=True)
+    (values, indices), (t_values, t_indices) = layer(xc), t_layer(torch.tensor(x))
+    np.testing.assert_array_equal(indices.data, t_indices.numpy())
+    np.testing.assert_array_equal(values.data, t_values.numpy())
+    values.sum().backward()  # the values still carry the gradient
+    assert xc.grad.data.sum() == values.size
+    _, indices1 = nn.MaxPool1d(2, return_indices=True)(cr.tensor(x[0]))
+    _, t_indices1 = torch.nn.MaxPool1d(2, return_indices=True)(torch.tensor(x[0]))
+    np.testing.assert_array_equal(indices1.data, t_indices1.numpy())
+    assert repr(layer) == repr(t_layer)
+
+
 AVG_CASES = [(nd, c, include) for nd in (1, 2) for c in _configs(nd, 10, 10 + nd, False)
              for include in (True, False)]
 
@@ -189,7 +236,8 @@ def test_second_order_through_avg_pool_is_zero_for_a_linear_map() -> None:
 
 MODULE_PAIRS = [
     (nn.MaxPool1d(3), torch.nn.MaxPool1d(3), (2, 3, 10)),
-    (nn.MaxPool1d(3, 2, 1, 2, True), torch.nn.MaxPool1d(3, 2, 1, 2, ceil_mode=True), (1, 2, 9)),
+    (nn.MaxPool1d(3, 2, 1, 2, ceil_mode=True), torch.nn.MaxPool1d(3, 2, 1, 2, ceil_mode=True),
+     (1, 2, 9)),
     (nn.MaxPool2d(2), torch.nn.MaxPool2d(2), (2, 3, 6, 7)),
     (nn.MaxPool2d((3, 2), (2, 1), (1, 0), ceil_mode=True),
      torch.nn.MaxPool2d((3, 2), (2, 1), (1, 0), ceil_mode=True), (1, 2, 7, 5)),

@@ -22,14 +22,14 @@ input or its left padding); ``padding`` may be at most half of ``kernel_size``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from chainrule import ops as _ops
 from chainrule.autodiff import apply, composite
 from chainrule.errors import shape_str
-from chainrule.ops.pooling import max_pool, pool_sum, pooled_size
+from chainrule.ops.pooling import max_indices, max_pool, max_windows, pool_sum, pooled_size
 from chainrule.tensor import Tensor, as_tensor
 
 IntOrTuple = int | Sequence[int]
@@ -82,18 +82,34 @@ def _window_params(who: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, 
 
 
 def _pool_max(who: str, nd: int, input: Any, kernel_size: Any, stride: Any, padding: Any,
-             dilation: Any, ceil_mode: bool) -> Tensor:
-    """Max pooling over the last ``nd`` axes; errors name ``who`` (a function or a layer)."""
+              dilation: Any, ceil_mode: bool, return_indices: bool = False
+              ) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling over the last ``nd`` axes, and with ``return_indices`` where each maximum
+    is; errors name ``who`` (a function or a layer)."""
     x = as_tensor(input, who)
     if x.dtype.kind not in "fiu":
         raise TypeError(f"{who}: input must be numeric, got dtype {x.dtype}")
     params = _window_params(who, x, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    return apply(max_pool, (x,), params, checked=True)
+    out = apply(max_pool, (x,), params, checked=True)
+    if not return_indices:
+        return out
+    node = out._node
+    # the forward found the positions; a recorded node keeps them, else they are found again
+    saved = node.saved if node is not None else max_windows(x.numpy(), **params)[1]
+    return out, Tensor(max_indices(x.shape, saved, **params))
 
 
+@overload
 def max_pool1d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-               padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
-               ceil_mode: bool = False) -> Tensor:
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: Literal[False] = False) -> Tensor: ...
+@overload
+def max_pool1d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               *, return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+def max_pool1d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     r"""The maximum over windows of the last axis: :math:`y_{n,c,o} = \max_{j<k}
     x_{n,c,\,os + jd - p}`.
 
@@ -107,21 +123,36 @@ def max_pool1d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = 
         padding: −∞ added at both ends, at most half of ``kernel_size``.
         dilation: the spacing d between a window's elements.
         ceil_mode: round the output length up instead of down.
+        return_indices: also return where each maximum is, as PyTorch: an int64 tensor
+            shaped as the output holding the maximum's index into its (N, C) row of the
+            input (no gradient flows through it).
 
     Returns:
-        ``(N, C, L_out)`` (or ``(C, L_out)``), the input's dtype.
+        ``(N, C, L_out)`` (or ``(C, L_out)``), the input's dtype; with ``return_indices``,
+        ``(values, indices)``.
 
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.max_pool1d(cr.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]]), 2).tolist()
     [[[3.0, 5.0]]]
+    >>> F.max_pool1d(cr.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]]), 2, return_indices=True)[1]
+    tensor([[[1, 3]]])
     """
-    return _pool_max("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _pool_max("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
 
 
+@overload
 def max_pool2d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-               padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
-               ceil_mode: bool = False) -> Tensor:
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: Literal[False] = False) -> Tensor: ...
+@overload
+def max_pool2d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               *, return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+def max_pool2d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     r"""The maximum over windows of the last two axes:
     :math:`y_{n,c,o,q} = \max_{i<k_H,\,j<k_W} x_{n,c,\,os_H + id_H - p_H,\,qs_W + jd_W - p_W}`.
 
@@ -134,17 +165,24 @@ def max_pool2d(input: Any, kernel_size: IntOrTuple, stride: IntOrTuple | None = 
         kernel_size, stride, padding, dilation: an int or an ``(H, W)`` pair each;
             ``stride`` defaults to ``kernel_size``; padding (−∞) at most half of it.
         ceil_mode: round the output size up instead of down.
+        return_indices: also return where each maximum is, as PyTorch: an int64 tensor
+            shaped as the output holding the maximum's index into its (N, C) plane of the
+            input flattened, ``row·W + column`` (no gradient flows through it).
 
     Returns:
-        ``(N, C, H_out, W_out)`` (or ``(C, H_out, W_out)``), the input's dtype.
+        ``(N, C, H_out, W_out)`` (or ``(C, H_out, W_out)``), the input's dtype; with
+        ``return_indices``, ``(values, indices)``.
 
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> x = cr.arange(16.0).reshape(1, 1, 4, 4)
     >>> F.max_pool2d(x, 2).tolist()
     [[[[5.0, 7.0], [13.0, 15.0]]]]
+    >>> F.max_pool2d(x, 2, return_indices=True)[1].tolist()
+    [[[[5, 7], [13, 15]]]]
     """
-    return _pool_max("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _pool_max("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
 
 
 # ---------------------------------------------------------------- average pooling
