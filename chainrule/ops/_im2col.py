@@ -20,7 +20,8 @@ Two layouts of the columns:
   padded input's — so that one slice holds every position: long contiguous runs for the
   copies and the slice-adds. The positions past the output's edge (on axes after the first)
   are computed and cropped (conv), or multiplied by zeros (the gradients).
-* **strided** (any stride): ``numpy.lib.stride_tricks`` views of every window, one copy.
+* **strided** (any stride): the columns filled tap by tap, each tap's one strided slice of
+  the input copied (the positions whose window reaches into the padding stay zero).
 
 Batches go through in chunks of images whose columns take about ``_CHUNK_BYTES``, so that
 the columns stay in cache between the copy that makes them and the GEMM that reads them.
@@ -69,7 +70,8 @@ class Geometry(NamedTuple):
     row: int            # a flat padded row: Π padded, and room for the last tap's slice
     offsets: Ints       # each tap's start in a flat padded row
     inner: tuple[slice, ...]  # the input inside the padded input
-    # the strided layout's col2im: per tap, (its columns' index, the input slice they add to)
+    # the strided layout's im2col and col2im: per tap, (its columns' index, the input slice
+    # they are copied from / added to)
     windows: tuple[tuple[tuple[Any, ...], tuple[slice, ...]], ...]
 
 
@@ -158,17 +160,6 @@ def _zeros(name: str, shape: Ints, dtype: Any) -> np.ndarray:
 # ---------------------------------------------------------------- im2col
 
 
-def _padded(x: np.ndarray, padding: Pairs) -> np.ndarray:
-    """x with zeros added around its spatial axes (x itself when there is no padding)."""
-    if not any(lo or hi for lo, hi in padding):
-        return x
-    shape = x.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding))
-    out = _zeros("padded", shape, x.dtype)
-    inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[2:], padding))
-    out[_EVERY + inner] = x
-    return out
-
-
 def _flat_rows(x: np.ndarray, geo: Geometry) -> np.ndarray:
     """Each image's zero-padded channels as flat rows (n, C, row)."""
     rows = _zeros("padded", x.shape[:2] + (geo.row,), x.dtype)
@@ -177,31 +168,37 @@ def _flat_rows(x: np.ndarray, geo: Geometry) -> np.ndarray:
     return rows
 
 
-def columns(x: np.ndarray, kernel: Ints, stride: Ints, padding: Pairs, dilation: Ints,
-            groups: int, geo: Geometry, batch_last: bool = False) -> np.ndarray:
+def columns(x: np.ndarray, kernel: Ints, dilation: Ints, groups: int, geo: Geometry,
+            batch_last: bool = False) -> np.ndarray:
     """im2col of x: (n, G, C/G·T, P) with P the positions of the layout (``geo.length`` in
     the flat one, the output's in the strided one), in the scratch buffer ``"columns"``;
     ``batch_last``: (G, C/G·T, n·P) instead, every image's columns side by side."""
     n, channels = x.shape[:2]
     rows = channels // groups * math.prod(kernel)
+    nd = len(kernel)
+    # (n, C, *K, *P) → (C, *K, n, *P): the images side by side
+    order = (1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd)) if batch_last else None
     if geo.flat:
         flat = _flat_rows(x, geo)
         item = flat.strides[2]
-        steps = [math.prod(geo.padded[i + 1:]) * item for i in range(len(kernel))]
+        steps = [math.prod(geo.padded[i + 1:]) * item for i in range(nd)]
         windows = as_strided(flat, flat.shape[:2] + kernel + (geo.length,),
                              flat.strides[:2] + tuple(d * st for d, st in zip(dilation, steps))
                              + (item,), writeable=False)
+        if order is not None:
+            windows = windows.transpose(order)
+        cols = scratch("columns", windows.shape, x.dtype)
+        np.copyto(cols, windows)  # the one copy
     else:
-        xp = _padded(x, padding)
-        spatial = xp.strides[2:]
-        strides = (xp.strides[:2] + tuple(st * d for st, d in zip(spatial, dilation))
-                   + tuple(st * s for st, s in zip(spatial, stride)))
-        windows = as_strided(xp, xp.shape[:2] + kernel + geo.size, strides, writeable=False)
-    if batch_last:
-        nd = len(kernel)
-        windows = windows.transpose((1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd)))
-    cols = scratch("columns", windows.shape, x.dtype)
-    np.copyto(cols, windows)  # the one copy
+        # tap by tap, each a strided slice of x itself (no padded copy); the positions
+        # whose window reaches into the padding keep the zeros
+        shape = (n, channels) + kernel + geo.size
+        cols = scratch("columns", shape if order is None else tuple(shape[a] for a in order),
+                       x.dtype)
+        cols.fill(0)
+        taps = cols if order is None else cols.transpose(np.argsort(order))
+        for source, window in geo.windows:
+            taps[_EVERY + source] = x[_EVERY + window]
     return cols.reshape(groups, rows, -1) if batch_last else cols.reshape(n, groups, rows, -1)
 
 
@@ -242,7 +239,7 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     bias = None if b is None else b.reshape((channels,) + (1,) * len(kernel))
     per_image = shape[2] * groups * geo.length * x.itemsize
     for chunk in _chunks(n, per_image):
-        cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo)
+        cols = columns(x[chunk], kernel, dilation, groups, geo)
         if not geo.flat or geo.grid == geo.size:  # the GEMM writes the output itself
             np.matmul(kernels, cols, out=rows[chunk])
             if bias is not None:
@@ -269,7 +266,7 @@ def weight_grad(x: np.ndarray, g: np.ndarray, weight_shape: Ints, stride: Ints,
     total = np.zeros((groups, shape[2], shape[1]), dtype=np.result_type(x, g))
     for chunk in _chunks(x.shape[0], shape[2] * groups * geo.length * x.itemsize):
         if geo.flat:  # per image (C/G·T, P) @ (P, O/G), then summed: P is long here
-            cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo)
+            cols = columns(x[chunk], kernel, dilation, groups, geo)
             grads = _on_grid(g[chunk], groups, geo)
             product = np.matmul(cols, grads.swapaxes(-1, -2), out=scratch(
                 "product", cols.shape[:2] + (shape[2], shape[1]), total.dtype))
@@ -277,7 +274,7 @@ def weight_grad(x: np.ndarray, g: np.ndarray, weight_shape: Ints, stride: Ints,
             continue
         # strided, often few positions per image: the images side by side, one GEMM of
         # inner size n·P, rather than n small products and their sum
-        cols = columns(x[chunk], kernel, stride, padding, dilation, groups, geo, True)
+        cols = columns(x[chunk], kernel, dilation, groups, geo, True)
         part = g[chunk]
         grads = scratch("grid", (part.shape[1], part.shape[0]) + part.shape[2:], part.dtype)
         np.copyto(grads, part.swapaxes(0, 1))
