@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops as _ops
-from chainrule.autodiff import composite
+from chainrule.autodiff import apply, composite
 from chainrule.errors import shape_str
 from chainrule.tensor import Tensor, as_tensor
 
@@ -78,15 +78,16 @@ def _convolve(who: str, nd: int, x: Tensor, weight: Tensor, bias: Tensor | None,
     if unbatched:
         x = _ops.reshape(x, shape=(1, *x.shape))
     _ops.check_conv(who, x.shape, weight.shape, stride, padding, dilation, groups)
-    if bias is None:
-        out = _ops.conv(x, weight, stride=stride, padding=padding, dilation=dilation,
-                        groups=groups)
-    else:
-        if bias.shape != weight.shape[:1]:
-            raise ValueError(f"{who}: bias must have shape ({weight.shape[0]},), one entry per "
-                             f"output channel, got {shape_str(bias.shape)}")
-        out = _ops.conv(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
-                        groups=groups)
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and value.dtype.kind != "f":
+            raise TypeError(f"{who}: {name} must be floating point, got dtype {value.dtype}")
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"{who}: bias must have shape ({weight.shape[0]},), one entry per "
+                         f"output channel, got {shape_str(bias.shape)}")
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    # everything the primitive's check would look at is checked above, naming the caller
+    out = apply(_ops.conv, (x, weight) if bias is None else (x, weight, bias), params,
+                checked=True)
     return _ops.reshape(out, shape=out.shape[1:]) if unbatched else out
 
 
