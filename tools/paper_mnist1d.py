@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
               f"  {seconds:>5.1f} s", flush=True)
         rows.append((name, scores, paper))
     print("\ntime: seconds per training run of 6,000 steps on this machine")
+    if len(args.seeds) > 1:
+        print("per seed: " + "; ".join(
+            f"{name} " + ", ".join(f"{score:.3f}" for score in scores)
+            for name, scores, _ in rows))
     if str(args.out) not in ("", "."):
         _draw(rows, args.out)
     return 0
