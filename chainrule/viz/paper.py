@@ -7,6 +7,7 @@ paper's table with it (``tools/paper_mnist1d.py``).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,8 @@ def plot_paper_table(rows: Sequence[PaperRow], path: str | Path | None = None,
     if not parsed:
         raise ValueError("plot_paper_table: no rows to draw (give (name, scores, paper) per "
                          "model)")
-    fig, axes = new_figure(size=(max(5.0, 1.6 * len(parsed) + 2.5), 4.6))
+    width_in = max(5.0, 1.6 * len(parsed) + 2.5)
+    fig, axes = new_figure(size=(width_in, 4.6))
     ax = axes[0, 0]
     width = 0.38
     xs = np.arange(len(parsed))
@@ -104,7 +106,7 @@ def plot_paper_table(rows: Sequence[PaperRow], path: str | Path | None = None,
     if title is None:
         n = max(seeds)
         title = f"{labels[0]} ({n} seed{'s' if n > 1 else ''}) beside the {labels[1]}"
-    ax.set_title(title)
+    ax.set_title(textwrap.fill(title, int(10 * width_in)))  # ≈ the characters that fit
     save_figure(fig, path)
     return fig
 

@@ -73,3 +73,10 @@ def test_make_paper_draws_the_chart_to_its_out_path(tmp_path, capsys):
     module._draw([(name, list(np.asarray(s, float).ravel()), p) for name, s, p in ROWS], out)
     assert_image(out)
     assert str(out) in capsys.readouterr().out
+
+
+def test_a_long_title_wraps_to_the_figure_instead_of_being_clipped():
+    title = "MNIST-1D test accuracy: chainrule beside the paper (Greydanus & Kobak), " * 2
+    ax = viz.plot_paper_table(ROWS[:1], title=title).axes[0]
+    lines = ax.get_title().splitlines()
+    assert len(lines) > 1 and all(len(line) <= 50 for line in lines)  # a 5-inch figure
