@@ -23,6 +23,7 @@ from chainrule.nn.functional.activations import (
     softplus,
     tanh,
 )
+from chainrule.nn.functional.attention import scaled_dot_product_attention
 from chainrule.nn.functional.class_losses import cross_entropy, nll_loss
 from chainrule.nn.functional.convolution import conv1d, conv2d, pad
 from chainrule.nn.functional.embedding import embedding
@@ -53,4 +54,6 @@ __all__ = [
     "max_pool1d", "max_pool2d",
     # convolution and padding
     "conv1d", "conv2d", "pad",
+    # attention
+    "scaled_dot_product_attention",
 ]
