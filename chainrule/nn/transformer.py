@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops as _ops
+from chainrule.errors import shape_str
 from chainrule.nn import functional as F
 from chainrule.nn.attention import MultiheadAttention
 from chainrule.nn.containers import ModuleList
@@ -88,7 +89,16 @@ class TransformerEncoderLayer(Module):
                  norm_first: bool = False, bias: bool = True, dtype: Any = None,
                  generator: np.random.Generator | None = None) -> None:
         super().__init__()
-        self.activation = _activation("TransformerEncoderLayer", activation)
+        who = "TransformerEncoderLayer"
+        for name, value in (("d_model", d_model), ("nhead", nhead),
+                            ("dim_feedforward", dim_feedforward)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
+        if d_model % nhead:
+            raise ValueError(f"{who}: d_model {d_model} is not divisible by nhead {nhead} "
+                             "(each head gets d_model / nhead features)")
+        self.d_model, self.nhead = int(d_model), int(nhead)
+        self.activation = _activation(who, activation)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype,
                                             generator=generator)
@@ -117,7 +127,12 @@ class TransformerEncoderLayer(Module):
                 is_causal: bool = False) -> Tensor:
         r"""The layer on ``src``; the masks as :class:`MultiheadAttention`'s ``attn_mask``
         and ``key_padding_mask`` (boolean ``True`` = do not attend, floats added)."""
-        x = as_tensor(src, "TransformerEncoderLayer")
+        who = f"TransformerEncoderLayer(d_model={self.d_model}, nhead={self.nhead})"
+        x = as_tensor(src, who)
+        if x.ndim not in (2, 3) or x.shape[-1] != self.d_model:
+            raise ValueError(f"{who}: src of shape {shape_str(x.shape)} does not fit: expected "
+                             f"(L, N, {self.d_model}), (N, L, {self.d_model}) with "
+                             f"batch_first, or (L, {self.d_model})")
         if self.norm_first:
             x = _ops.add(x, self._sa_block(self.norm1(x), src_mask, src_key_padding_mask,
                                            is_causal))

@@ -24,28 +24,34 @@ CMAP = "Blues"
 
 
 def _labels(name: str, labels: Sequence[Any] | None, n: int, axis: str) -> list[str] | None:
+    """``labels`` as strings, one per entry of ``axis`` ("queries" or "keys")."""
     if labels is None:
         return None
     if isinstance(labels, str):
         raise TypeError(f"plot_attention: {name} must be a sequence of labels, one per "
-                        f"{axis}, not a str (use list({labels!r}) for one label per letter)")
+                        f"{axis[:-1]}, not a str (use list({labels!r}) for one label per "
+                        "letter)")
     out = [str(t) for t in labels]
     if len(out) != n:
-        raise ValueError(f"plot_attention: {len(out)} {name} for {n} {axis}s (the weights have "
-                         f"{n} {axis}s along that axis)")
+        raise ValueError(f"plot_attention: {len(out)} {name} for {n} {axis}")
     return out
 
 
 def _panel(ax: Any, w: np.ndarray, vmax: float, rows: list[str] | None,
            cols: list[str] | None, title: str | None) -> Any:
+    from matplotlib.ticker import MaxNLocator
+
     image = ax.imshow(w, cmap=CMAP, vmin=0.0, vmax=vmax, interpolation="nearest",
                       aspect="auto")
     n_q, n_k = w.shape
-    ax.set_xticks(np.arange(n_k), cols if cols is not None else np.arange(n_k),
-                  rotation=90 if cols and max(map(len, cols)) > 2 else 0)
-    ax.set_yticks(np.arange(n_q), rows if rows is not None else np.arange(n_q))
-    if n_k > 32 and cols is None:  # a tick per key would overlap: let Matplotlib choose
-        ax.xaxis.set_major_locator(ax.xaxis.get_major_locator().__class__())
+    if cols is not None:
+        ax.set_xticks(np.arange(n_k), cols, rotation=90 if max(map(len, cols)) > 2 else 0)
+    else:  # positions: integer ticks, as many as fit
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if rows is not None:
+        ax.set_yticks(np.arange(n_q), rows)
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("key")
     ax.set_ylabel("query")
     if title:
@@ -95,8 +101,8 @@ def plot_attention(weights: Any, tokens: Sequence[Any] | None = None,
     if key_tokens is None and tokens is not None and n_q != n_k:
         raise ValueError(f"plot_attention: {n_q} queries but {n_k} keys: pass key_tokens for "
                          "the keys' labels")
-    rows = _labels("tokens", tokens, n_q, "query")
-    cols = _labels("key_tokens", key_tokens, n_k, "key") if key_tokens is not None else \
+    rows = _labels("tokens", tokens, n_q, "queries")
+    cols = _labels("key_tokens", key_tokens, n_k, "keys") if key_tokens is not None else \
         (rows if rows is not None and n_q == n_k else None)
     vmax = float(w.max()) if w.size and w.max() > 0 else 1.0
     if w.ndim == 3:
@@ -116,7 +122,9 @@ def plot_attention(weights: Any, tokens: Sequence[Any] | None = None,
         axes_used = list(axes.ravel()[:heads])
     else:
         if ax is None:
-            fig, axes = new_figure(1, 1, size=(0.35 * n_k + 3.2, 0.35 * n_q + 2.2))
+            # a cell of about a third of an inch, within a figure that fits a screen
+            size = (min(max(0.35 * n_k + 3.2, 4.0), 8.5), min(max(0.35 * n_q + 2.2, 3.0), 7.5))
+            fig, axes = new_figure(1, 1, size=size)
             ax = axes[0, 0]
         else:
             fig = ax.figure
