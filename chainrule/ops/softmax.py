@@ -7,9 +7,9 @@ axis, m the max, with the rule
 Why a primitive when softmax is exp(log_softmax(x)) of primitives: speed. The
 composition keeps five arrays of the input's size per call and makes about six more in its
 backward; for attention, where the softmax runs over a (batch, heads, L, S) array, those
-fresh arrays were half of the layer's time. This one keeps its output and makes one array
-in the backward. The rule is written with primitives, so higher derivatives work as
-before.
+fresh arrays (each a round of page faults) dominated the layer's time. This one keeps its
+output and makes one array in the backward. The rule is written with primitives, so
+higher derivatives work as before.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 r"""Stateless building blocks of networks: activations, ``linear``, ``dropout``, the
-convolutions and ``pad``, the losses and the textbook's regularisation penalties.
+convolutions and ``pad``, scaled dot-product attention, the losses and the textbook's
+regularisation penalties.
 ``import chainrule.nn.functional as F``.
 
 The maths lives here, one file per family (``activations``, ``linear_dropout``,
-``convolution``, ``losses``, ``class_losses``, ``penalties``); the modules of
+``convolution``, ``attention``, ``losses``, ``class_losses``, ``penalties``); the modules of
 :mod:`chainrule.nn` are thin wrappers around these functions, so this package never
 imports them.
 
