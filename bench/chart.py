@@ -37,6 +37,8 @@ WORKLOADS = {
     "W5": "digits MLP,\nfull training (time)",
     "W6": "very long scalar\nchain (time)",
 }
+SPEED["W10"] = ("W10 ms", False, 1 / 1.5)
+WORKLOADS["W10"] = "multi-head attention\nfwd + bwd (time)"
 COLOURS = {"chainrule": "#d62728", "torch": "#1f77b4", "numpy": "#7f7f7f",
            "autograd": "#2ca02c", "mygrad": "#9467bd"}
 
