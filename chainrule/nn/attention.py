@@ -108,6 +108,14 @@ class MultiheadAttention(Module):
     ((3, 5, 8), (3, 5, 5))
     """
 
+    embed_dim: int
+    num_heads: int
+    head_dim: int
+    kdim: int
+    vdim: int
+    dropout: float
+    batch_first: bool
+    add_zero_attn: bool
     in_proj_weight: Parameter | None
     in_proj_bias: Parameter | None
     q_proj_weight: Parameter | None
@@ -305,5 +313,6 @@ class MultiheadAttention(Module):
         return out, weights
 
     def extra_repr(self) -> str:
+        """``embed_dim=…, num_heads=…, batch_first=…``."""
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
                 f"batch_first={self.batch_first}")

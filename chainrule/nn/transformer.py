@@ -83,6 +83,20 @@ class TransformerEncoderLayer(Module):
     (3, 5, 8)
     """
 
+    d_model: int
+    nhead: int
+    activation: Callable[[Any], Tensor]
+    self_attn: MultiheadAttention
+    linear1: Linear
+    dropout: Dropout
+    linear2: Linear
+    norm_first: bool
+    norm1: LayerNorm
+    norm2: LayerNorm
+    dropout1: Dropout
+    dropout2: Dropout
+    batch_first: bool
+
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable[[Any], Any] = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
@@ -160,6 +174,9 @@ class TransformerEncoder(Module):
     Shape:
         - src and output as the layer's.
     """
+
+    layers: ModuleList
+    num_layers: int
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
