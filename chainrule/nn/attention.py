@@ -280,7 +280,10 @@ class MultiheadAttention(Module):
         w_q, w_k, w_v = self._weights()
         b = self.in_proj_bias
         b_q, b_k, b_v = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
-        q, k, v = linear(x_q, w_q, b_q), linear(x_k, w_k, b_k), linear(x_v, w_v, b_v)
+        # q/√d as x(W_q/√d)ᵀ + b_q/√d: scaling the (E, E) weight, not the (N, L, E) queries
+        scale = 1.0 / math.sqrt(d)
+        q = linear(x_q, _ops.mul(w_q, scale), None if b_q is None else _ops.mul(b_q, scale))
+        k, v = linear(x_k, w_k, b_k), linear(x_v, w_v, b_v)
         allowed, bias = self._masks(key_padding_mask, attn_mask, is_causal, n, length, source,
                                     q.dtype, batched)
         if self.bias_k is not None and self.bias_v is not None:
@@ -288,9 +291,8 @@ class MultiheadAttention(Module):
             v = _ops.concatenate(v, _ops.expand(self.bias_v, shape=(n, 1, E)), axis=1)
             source += 1
             allowed, bias = _pad_keys(allowed, bias, 1)
-        # heads: q (N, h, L, d) scaled by 1/√d, k as (N, h, d, S) for q @ k, v (N, h, S, d)
-        q = _ops.mul(_ops.transpose(_ops.reshape(q, shape=(n, length, h, d)), axes=(0, 2, 1, 3)),
-                     1.0 / math.sqrt(d))
+        # heads: q (N, h, L, d), k as (N, h, d, S) for q @ k, v (N, h, S, d)
+        q = _ops.transpose(_ops.reshape(q, shape=(n, length, h, d)), axes=(0, 2, 1, 3))
         k_t = _ops.transpose(_ops.reshape(k, shape=(n, source, h, d)), axes=(0, 2, 3, 1))
         v = _ops.transpose(_ops.reshape(v, shape=(n, source, h, d)), axes=(0, 2, 1, 3))
         if self.add_zero_attn:
