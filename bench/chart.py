@@ -41,6 +41,8 @@ WORKLOADS = {
     "W7": "MNIST-1D CNN,\n500 steps (time)",
     "W8": "Conv2d forward\n+ backward (images/s)",
 }
+SPEED["W10"] = ("W10 ms", False, 1 / 1.5)
+WORKLOADS["W10"] = "multi-head attention\nfwd + bwd (time)"
 COLOURS = {"chainrule": "#d62728", "torch": "#1f77b4", "numpy": "#7f7f7f",
            "autograd": "#2ca02c", "mygrad": "#9467bd"}
 

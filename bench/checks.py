@@ -35,6 +35,10 @@ TOLERANCES: dict[str, list[tuple[str, str, float]]] = {
     "W8": [("y", "rel", 1e-5), ("gradx_sum", "rel", 1e-4), ("gradw_sum", "rel", 1e-4),
            ("gradb_sum", "rel", 1e-5)],
 }
+# float32 attention: a 64-term dot product and a softmax per weight, summed over 131,072
+# outputs; the norms agree to ~1e-6 across frameworks
+TOLERANCES["W10"] = [("out_norm", "rel", 1e-4), ("grad_x_norm", "rel", 1e-4),
+                     ("grad_in_proj_norm", "rel", 1e-4)]
 REFERENCE_ORDER = ("numpy", "torch", "chainrule", "autograd", "mygrad")
 
 

@@ -336,3 +336,54 @@ def problem(profile: str) -> Problem:
     if profile not in PROFILES:
         raise ValueError(f"bench: unknown profile {profile!r} (choose from {sorted(PROFILES)})")
     return Problem(profile, dict(PROFILES[profile]))
+
+
+# ---------------------------------------------------------------- W10: multi-head attention
+# Added with the attention layers, in lines of their own (W7–W9 come with other layers).
+W10_SHAPE = (32, 64, 64)  # (batch, sequence, embedding), batch_first self-attention
+W10_HEADS = 4
+WORKLOADS += ("W10",)
+for _profile, _inner in (("full", 20), ("quick", 10), ("tiny", 1)):
+    PROFILES[_profile]["w10_inner"] = _inner
+
+
+@dataclass(frozen=True)
+class Attention:
+    r"""``MultiheadAttention(64, 4)``'s initial parameters, PyTorch's names and layouts and
+    its default initialisation: ``in_proj_weight`` ``(3E, E)`` Xavier-uniform
+    :math:`\mathcal U(\pm\sqrt{6/(E + 3E)})`, ``out_proj.weight`` ``(E, E)``
+    :math:`\mathcal U(\pm 1/\sqrt E)`, both biases zero."""
+
+    in_proj_weight: np.ndarray
+    in_proj_bias: np.ndarray
+    out_proj_weight: np.ndarray
+    out_proj_bias: np.ndarray
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"in_proj_weight": self.in_proj_weight, "in_proj_bias": self.in_proj_bias,
+                "out_proj.weight": self.out_proj_weight, "out_proj.bias": self.out_proj_bias}
+
+
+def w10_data() -> tuple[np.ndarray, Attention]:
+    r"""W10's input ``x ~ N(0, 1)`` of shape (32, 64, 64), float32, and the layer's
+    parameters (float32)."""
+    rng = np.random.default_rng(SEED + 10)
+    E = W10_SHAPE[2]
+    x = rng.standard_normal(W10_SHAPE).astype(np.float32)
+    bound = np.sqrt(6.0 / (E + 3 * E))
+    weights = Attention(
+        _frozen(rng.uniform(-bound, bound, size=(3 * E, E)).astype(np.float32)),
+        _frozen(np.zeros(3 * E, dtype=np.float32)),
+        _frozen(rng.uniform(-1 / np.sqrt(E), 1 / np.sqrt(E), size=(E, E)).astype(np.float32)),
+        _frozen(np.zeros(E, dtype=np.float32)),
+    )
+    return _frozen(x), weights
+
+
+def w10_answers(out: np.ndarray, grad_x: np.ndarray, grad_in_proj: np.ndarray
+                ) -> dict[str, float]:
+    r"""What every framework must agree on: ‖out‖, ‖∂L/∂x‖ and ‖∂L/∂in_proj_weight‖ for
+    L = Σ out (norms, in float64: a plain sum of mixed signs could cancel to nearly 0)."""
+    return {name: float(np.linalg.norm(np.asarray(a, dtype=np.float64)))
+            for name, a in (("out_norm", out), ("grad_x_norm", grad_x),
+                            ("grad_in_proj_norm", grad_in_proj))}

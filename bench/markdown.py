@@ -42,6 +42,13 @@ y = Σ conv(x), forward + backward | each call after one untimed call | images/s
 median call; peak RSS of a worker that runs only W8 |
 """
 
+METHOD += """\
+| W10 | `MultiheadAttention(64, 4)` self-attention `mha(x, x, x)` with PyTorch's defaults \
+(batch_first, need_weights=True), x (32, 64, 64) float32 requiring grad, L = Σ out, forward \
++ backward; hand-written NumPy: the same maths with the backward by hand | median of the \
+inner repeats after one untimed warm-up run | ms |
+"""
+
 PEERS = """\
 - **chainrule**: the public API only (`cr`, `nn.Linear`, `nn.Sequential`, `optim.Adam`, \
 `optim.SGD`, `F.cross_entropy`), written line for line like the PyTorch version.

@@ -176,6 +176,18 @@ BENCHES = {"W1": bench_w1, "W2": bench_w2, "W3": bench_w3, "W4": bench_w4, "W5":
 NOT_APPLICABLE = "not applicable"
 
 
+def bench_w10(mod: Any, p: C.Problem) -> dict[str, Any]:
+    r"""``MultiheadAttention(64, 4)`` self-attention forward + backward on (32, 64, 64): median
+    of the repeats. A framework without the layer (autograd, MyGrad) reports so."""
+    if not hasattr(mod, "w10"):
+        return {"status": "not implemented"}
+    seconds, ans = _median_time(mod.w10(p), p["w10_inner"])
+    return {"ms": seconds * 1e3, "answers": ans}
+
+
+BENCHES["W10"] = bench_w10
+
+
 # ---------------------------------------------------------------- machine and libraries
 def blas_info() -> list[dict[str, Any]]:
     r"""The BLAS / OpenMP pools loaded in this process (threadpoolctl), with the kernel."""

@@ -85,8 +85,6 @@ class TensorMethods:
         r"""log Σ exp(x) over ``axis``, shifted by the max."""
     def log_softmax(self, axis: int = -1) -> Tensor:
         r"""x − logsumexp(x) along ``axis``."""
-    def softmax(self, axis: int = -1) -> Tensor:
-        r"""exp(x)/Σexp(x) along ``axis``."""
     def squeeze(self, axis: Any = None) -> Tensor:
         r"""Remove axes of length one."""
     def unsqueeze(self, axis: int) -> Tensor:
@@ -99,3 +97,5 @@ class TensorMethods:
         r"""Matrix product with NumPy's ``matmul`` rules."""
     def __rmatmul__(self, other: Any) -> Tensor:
         r"""Matrix product with NumPy's ``matmul`` rules."""
+    def softmax(self, axis: int = -1) -> Tensor:
+        r"""exp(x)/Σexp(x) along ``axis``."""

@@ -35,13 +35,13 @@ __all__ = [
     'std',
     'logsumexp',
     'log_softmax',
-    'softmax',
     'squeeze',
     'unsqueeze',
     'swapaxes',
     'expand',
     'stack',
     'matmul',
+    'softmax',
 ]
 
 
@@ -167,10 +167,6 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     r"""x − logsumexp(x) along ``axis``."""
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    r"""exp(x)/Σexp(x) along ``axis``."""
-
-
 def squeeze(x: Any, axis: Any = None) -> Tensor:
     r"""Remove axes of length one."""
 
@@ -193,3 +189,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def matmul(x: Any, y: Any) -> Tensor:
     r"""Matrix product with NumPy's ``matmul`` rules."""
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    r"""exp(x)/Σexp(x) along ``axis``."""

@@ -224,3 +224,19 @@ class _W8:
 
 def w8(p: C.Problem) -> _W8:
     return _W8(p)
+
+
+def w10(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    x0, weights = C.w10_data()
+    mha = nn.MultiheadAttention(x0.shape[2], C.W10_HEADS, batch_first=True)
+    mha.load_state_dict(weights.state_dict())
+    x = cr.tensor(x0, requires_grad=True)
+
+    def run() -> dict[str, Any]:
+        x.grad = None
+        mha.zero_grad()
+        out, _ = mha(x, x, x)
+        out.sum().backward()
+        return C.w10_answers(out.data, x.grad.data, mha.in_proj_weight.grad.data)
+
+    return run

@@ -199,3 +199,46 @@ def w6(p: C.Problem, n: int) -> Callable[[], dict[str, Any]]:
         return {"y": float(y), "grad": float(g)}
 
     return run
+
+
+# ---------------------------------------------------------------- W10
+def _softmax_rows(s: np.ndarray) -> np.ndarray:
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def w10(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    x, wts = C.w10_data()
+    N, L, E = x.shape
+    H = C.W10_HEADS
+    d = E // H
+    scale = np.float32(1 / np.sqrt(d))
+    W, b, Wo, bo = wts.in_proj_weight, wts.in_proj_bias, wts.out_proj_weight, wts.out_proj_bias
+
+    def heads(t: np.ndarray) -> np.ndarray:  # (N, L, E) → (N, H, L, d)
+        return t.reshape(N, L, H, d).transpose(0, 2, 1, 3)
+
+    def run() -> dict[str, Any]:
+        qkv = x @ W.T + b                                   # (N, L, 3E)
+        q, k, v = (heads(qkv[..., i * E:(i + 1) * E]) for i in range(3))
+        q = q * scale
+        a = _softmax_rows(q @ k.transpose(0, 1, 3, 2))      # (N, H, L, L)
+        _ = a.mean(axis=1)                                  # the averaged weights returned
+        o = (a @ v).transpose(0, 2, 1, 3).reshape(N, L, E)
+        out = o @ Wo.T + bo
+        # backward of L = Σ out: g_out = 1
+        g_out = np.ones_like(out)
+        g_o = heads(g_out @ Wo)                             # ∂L/∂o, per head
+        g_a = g_o @ v.transpose(0, 1, 3, 2)
+        g_v = a.transpose(0, 1, 3, 2) @ g_o
+        g_s = a * (g_a - (g_a * a).sum(axis=-1, keepdims=True))   # softmax's Jacobian
+        g_q = (g_s @ k) * scale
+        g_k = g_s.transpose(0, 1, 3, 2) @ q                 # q already scaled
+        g_qkv = np.concatenate([g.transpose(0, 2, 1, 3).reshape(N, L, E)
+                                for g in (g_q, g_k, g_v)], axis=-1)
+        g_W = g_qkv.reshape(-1, 3 * E).T @ x.reshape(-1, E)  # ∂L/∂W = g_qkvᵀ x
+        g_x = g_qkv @ W                                     # ∂L/∂x = g_qkv W
+        return C.w10_answers(out, g_x, g_W)
+
+    return run

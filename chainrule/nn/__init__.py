@@ -4,6 +4,7 @@
 """
 
 from chainrule.nn import functional, init, utils
+from chainrule.nn.attention import MultiheadAttention
 from chainrule.nn.containers import ModuleDict, ModuleList, Sequential
 from chainrule.nn.conv import Conv1d, Conv2d
 from chainrule.nn.embedding import Embedding
@@ -34,6 +35,7 @@ from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from chainrule.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "GELU",
@@ -45,4 +47,6 @@ __all__ = [
     "LayerNorm", "MaxPool1d", "MaxPool2d",
     # convolution
     "Conv1d", "Conv2d",
+    # attention
+    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
 ]

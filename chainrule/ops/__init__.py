@@ -18,7 +18,6 @@ from chainrule.ops.composites import (
     log_softmax,
     logsumexp,
     mean,
-    softmax,
     squeeze,
     stack,
     std,
@@ -70,6 +69,7 @@ from chainrule.ops.shape import (
     scatter_add,
     transpose,
 )
+from chainrule.ops.softmax import softmax
 
 OP_TABLE: dict[str, Primitive] = {
     name: record.primitive for name, record in RECORDS.items() if record.primitive is not None

@@ -174,17 +174,6 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     return sub(shifted, log(reduce_sum(exp(shifted), axis=(axis,), keepdims=True)))
 
 
-@composite_op("softmax", samples=_softmax_samples("softmax"),
-              expose=_exposure("softmax", "exp(x)/Σexp(x) along ``axis``."))
-def softmax(x: Any, axis: int = -1) -> Any:
-    r""":math:`\mathrm{softmax}(x)_i = e^{x_i}/\sum_j e^{x_j}`, computed as exp(log_softmax(x)).
-
-    Jacobian: ∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ).
-    """
-    axis = normalize_one_axis(axis, len(shape_of(x)), "softmax")
-    return exp(log_softmax(x, axis=axis))
-
-
 @composite_op("squeeze", scoped=False, samples=[
     sample(f"axis={axis}" if axis is not None else "all", lambda x, axis: x.squeeze(axis),
            [_draw.normal(1, 3, 1)], axis=axis)

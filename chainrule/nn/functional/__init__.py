@@ -1,9 +1,10 @@
 r"""Stateless building blocks of networks: activations, ``linear``, ``dropout``, the
-convolutions and ``pad``, the losses and the textbook's regularisation penalties.
+convolutions and ``pad``, scaled dot-product attention, the losses and the textbook's
+regularisation penalties.
 ``import chainrule.nn.functional as F``.
 
 The maths lives here, one file per family (``activations``, ``linear_dropout``,
-``convolution``, ``losses``, ``class_losses``, ``penalties``); the modules of
+``convolution``, ``attention``, ``losses``, ``class_losses``, ``penalties``); the modules of
 :mod:`chainrule.nn` are thin wrappers around these functions, so this package never
 imports them.
 
@@ -23,6 +24,7 @@ from chainrule.nn.functional.activations import (
     softplus,
     tanh,
 )
+from chainrule.nn.functional.attention import scaled_dot_product_attention
 from chainrule.nn.functional.class_losses import cross_entropy, nll_loss
 from chainrule.nn.functional.convolution import conv1d, conv2d, pad
 from chainrule.nn.functional.embedding import embedding
@@ -53,4 +55,6 @@ __all__ = [
     "max_pool1d", "max_pool2d",
     # convolution and padding
     "conv1d", "conv2d", "pad",
+    # attention
+    "scaled_dot_product_attention",
 ]
