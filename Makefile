@@ -97,7 +97,7 @@ stability: $(VENV)/.installed-dev
 soak: $(VENV)/.installed-dev
 	$(PY) tools/soak.py
 
-# The MNIST-1D paper's table (Greydanus & Kobak): its logistic regression, MLP and CNN trained
+# The MNIST-1D paper's table (Greydanus & Kobak): its logistic regression, MLP, CNN and GRU trained
 # with chainrule as in the paper, printed beside the paper's figures (tools/paper_mnist1d.py):
 # the mean and range over the SEEDS of the initial weights.
 .PHONY: paper

@@ -29,6 +29,7 @@ SPEED = {
     "W6": ("W6 s", False, 1.0),
     "W7": ("W7 s", False, 1 / 0.8),
     "W8": ("W8 images/s", True, 0.5),
+    "W9": ("W9 s", False, 1.0),
 }
 # What each workload is, in a few words (docs/benchmarks.md's method table has the rest).
 WORKLOADS = {
@@ -40,6 +41,7 @@ WORKLOADS = {
     "W6": "very long scalar\nchain (time)",
     "W7": "MNIST-1D CNN,\n500 steps (time)",
     "W8": "Conv2d forward\n+ backward (images/s)",
+    "W9": "MNIST-1D GRU,\none epoch (time)",
 }
 SPEED["W10"] = ("W10 ms", False, 1 / 1.5)
 WORKLOADS["W10"] = "multi-head attention\nfwd + bwd (time)"

@@ -34,6 +34,9 @@ TOLERANCES: dict[str, list[tuple[str, str, float]]] = {
            ("final_loss", "rel", 0.15), ("accuracy", "abs", 0.03)],
     "W8": [("y", "rel", 1e-5), ("gradx_sum", "rel", 1e-4), ("gradw_sum", "rel", 1e-4),
            ("gradb_sum", "rel", 1e-5)],
+    # float32: the first step agrees to round-off; 40 Adam steps later the loss still to ~1e-3
+    "W9": [("first_loss", "rel", 1e-5), ("first_grad_norm", "rel", 1e-4),
+           ("final_loss", "rel", 1e-3)],
 }
 # float32 attention: a 64-term dot product and a softmax per weight, summed over 131,072
 # outputs; the norms agree to ~1e-6 across frameworks

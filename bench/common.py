@@ -18,7 +18,7 @@ import numpy as np
 
 SEED = 20240601
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6",
-             "W7", "W8")
+             "W7", "W8", "W9")
 
 # Sizes per profile. "full" is BENCHMARKS.md's method; "quick" keeps the same shapes where
 # they are cheap and shrinks the long ones; "tiny" is for tests/test_bench.py.
@@ -29,6 +29,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "w3_ops": 200, "w3_inner": 200, "w4_n": 2048, "w4_inner": 3,
         "w5_epochs": 30, "w6_n": 100_000, "w6_long_n": 1_000_000,
         "w7_steps": 500, "w7_data": "mnist1d", "w8_batch": 64, "w8_size": 32, "w8_inner": 10,
+        "w9_steps": 40, "w9_inner": 5, "w9_data": "mnist1d",
     },
     "quick": {
         "w1_epochs": 1000, "w1_inner": 3, "w2_warmup": 5, "w2_steps": 30, "w2_batches": 10,
@@ -36,6 +37,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "w3_ops": 200, "w3_inner": 40, "w4_n": 1024, "w4_inner": 2,
         "w5_epochs": 5, "w6_n": 10_000, "w6_long_n": 100_000,
         "w7_steps": 100, "w7_data": "mnist1d", "w8_batch": 64, "w8_size": 32, "w8_inner": 3,
+        "w9_steps": 40, "w9_inner": 3, "w9_data": "mnist1d",
     },
     "tiny": {
         "w1_epochs": 1000, "w1_inner": 1, "w2_warmup": 1, "w2_steps": 3, "w2_batches": 2,
@@ -43,6 +45,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "w3_ops": 20, "w3_inner": 2, "w4_n": 32, "w4_inner": 1,
         "w5_epochs": 1, "w6_n": 1000, "w6_long_n": 3000,
         "w7_steps": 3, "w7_data": "synthetic", "w8_batch": 2, "w8_size": 8, "w8_inner": 1,
+        "w9_steps": 3, "w9_inner": 1, "w9_data": "synthetic",
     },
 }
 
@@ -387,3 +390,91 @@ def w10_answers(out: np.ndarray, grad_x: np.ndarray, grad_in_proj: np.ndarray
     return {name: float(np.linalg.norm(np.asarray(a, dtype=np.float64)))
             for name, a in (("out_norm", out), ("grad_x_norm", grad_x),
                             ("grad_in_proj_norm", grad_in_proj))}
+
+
+# ---------------------------------------------------------------- W9: the MNIST-1D GRU
+# The MNIST-1D paper's GRU (Greydanus & Kobak, notebooks/models.py's GRUBase): GRU(1, 6,
+# batch_first, bidirectional) over the 40 values of a sequence, every step's output flattened
+# to 480 features, Linear(480, 10); Adam lr 1e-2, batches of 100 in the data's order.
+W9_LR = 1e-2
+W9_BATCH = 100
+W9_LENGTH = 40
+W9_HIDDEN = 6
+W9_CLASSES = 10
+W9_FEATURES = W9_LENGTH * 2 * W9_HIDDEN
+#: PyTorch's parameter names of the bidirectional GRU, in its registration order.
+W9_GRU_NAMES = tuple(f"{kind}_{part}_l0{suffix}" for suffix in ("", "_reverse")
+                     for kind, part in (("weight", "ih"), ("weight", "hh"), ("bias", "ih"),
+                                        ("bias", "hh")))
+W9_MNIST1D_ENV = "CHAINRULE_BENCH_W9_MNIST1D"
+
+
+def w9_layers() -> tuple[dict[str, np.ndarray], Layer]:
+    r"""W9's initial weights: the GRU's (PyTorch's names and layouts, every entry from
+    :math:`\mathcal U(\pm 1/\sqrt{H})`, H = 6) and the head's, ``Linear(480, 10)``."""
+    rng = np.random.default_rng(SEED + 90)
+    bound = 1.0 / np.sqrt(W9_HIDDEN)
+    gates = 3 * W9_HIDDEN
+    shapes = {"weight_ih": (gates, 1), "weight_hh": (gates, W9_HIDDEN), "bias_ih": (gates,),
+              "bias_hh": (gates,)}
+    gru = {}
+    for name in W9_GRU_NAMES:
+        shape = shapes[name.split("_l0")[0]]
+        gru[name] = _frozen(rng.uniform(-bound, bound, size=shape).astype(np.float32))
+    (head,) = init_layers((W9_FEATURES, W9_CLASSES), SEED + 91)
+    return gru, head
+
+
+def save_w9_mnist1d(path: str) -> None:
+    r"""Write W9's training sequences to ``path`` (``.npz``), so that workers started with
+    ``CHAINRULE_BENCH_W9_MNIST1D=path`` skip generating them (seconds per worker)."""
+    X, y = _w9_sequences("mnist1d")
+    np.savez(path, X=X, y=y)
+
+
+@lru_cache(maxsize=2)
+def _w9_sequences(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    if kind == "synthetic":  # the tiny profile: same shapes, no mnist1d package needed
+        rng = np.random.default_rng(SEED + 9)
+        X = rng.standard_normal((400, W9_LENGTH)).astype(np.float32)
+        return _frozen(X), _frozen(rng.integers(0, W9_CLASSES, size=400).astype(np.int64))
+    cache = os.environ.get(W9_MNIST1D_ENV)
+    if cache:
+        with np.load(cache, allow_pickle=False) as f:
+            return _frozen(f["X"]), _frozen(f["y"])
+    import random
+
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    # make_dataset seeds NumPy's and Python's global generators: put them back afterwards
+    state, py_state = np.random.get_state(), random.getstate()
+    try:
+        data = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(state)
+        random.setstate(py_state)
+    return (_frozen(np.asarray(data["x"], np.float32)),
+            _frozen(np.asarray(data["y"], np.int64)))
+
+
+def w9_data(p: Problem) -> tuple[np.ndarray, np.ndarray]:
+    r"""W9's training sequences: MNIST-1D as the paper generates it (the ``mnist1d``
+    package's defaults, 4,000 sequences of length 40), float32 ``(N, 40)`` and int64 labels;
+    the tiny profile uses seeded noise of the same shape instead."""
+    return _w9_sequences(p["w9_data"])
+
+
+def w9_batch(X: np.ndarray, y: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The batch of step ``step``, in the data's order as in the paper: rows
+    ``[k·100, (k+1)·100)``, ``k = step mod (N/100)``; ``X`` shaped ``(100, 40, 1)``
+    (batch first, one feature per time step; views, no copy)."""
+    k = step % (len(X) // W9_BATCH)
+    rows = slice(k * W9_BATCH, (k + 1) * W9_BATCH)
+    return X[rows].reshape(W9_BATCH, W9_LENGTH, 1), y[rows]
+
+
+def w9_answers(losses: list[float], grad_norm: float) -> dict[str, Any]:
+    r"""What every framework reports for W9: the first step's loss and gradient norm (all
+    parameters), and the last step's loss."""
+    return {"first_loss": float(losses[0]), "first_grad_norm": float(grad_norm),
+            "final_loss": float(losses[-1])}

@@ -43,6 +43,11 @@ median call; peak RSS of a worker that runs only W8 |
 """
 
 METHOD += """\
+| W9 | MNIST-1D (the `mnist1d` package's defaults, 4,000 training sequences), the paper's \
+GRU: GRU(1, 6, batch_first, bidirectional), every step's output flattened to 480 features, \
+Linear(480, 10); cross-entropy, Adam lr 1e-2, batches of 100 in the data's order, float32 \
+| one epoch (40 steps) from the same initial weights, median of the inner repeats after \
+one untimed epoch | s; first loss and gradient norm, last loss |
 | W10 | `MultiheadAttention(64, 4)` self-attention `mha(x, x, x)` with PyTorch's defaults \
 (batch_first, need_weights=True), x (32, 64, 64) float32 requiring grad, L = Σ out, forward \
 + backward; hand-written NumPy: the same maths with the backward by hand | median of the \
@@ -62,6 +67,8 @@ hand), in-place optimiser updates: the practical floor.
 - W7 and W8 need a convolution layer: MyGrad's is `conv_nd` (its bias added by hand); \
 HIPS autograd has none and hand-written NumPy would be chainrule's own im2col kernels \
 again, so both report "not applicable" there.
+- W9 needs a GRU layer: only chainrule (`nn.GRU`) and PyTorch have one; the others report \
+"not applicable" there.
 """
 
 
@@ -74,7 +81,8 @@ def _sizes(profile: str) -> str:
             f"{s['w4_inner']} repeats; W5 {s['w5_epochs']} epochs; W6 N = {s['w6_n']:,} for "
             f"everyone and N = {s['w6_long_n']:,} for chainrule alone; "
             f"W7 {s['w7_steps']} steps on {s['w7_data']} data; W8 N = {s['w8_batch']}, "
-            f"S = {s['w8_size']} × {s['w8_inner']} calls")
+            f"S = {s['w8_size']} × {s['w8_inner']} calls"
+            f"; W9 {s['w9_steps']} steps × {s['w9_inner']} repeats on {s['w9_data']} data")
 
 
 def _tolerances() -> str:

@@ -188,6 +188,19 @@ def bench_w10(mod: Any, p: C.Problem) -> dict[str, Any]:
 BENCHES["W10"] = bench_w10
 
 
+def bench_w9(mod: Any, p: C.Problem) -> dict[str, Any]:
+    r"""One epoch of the MNIST-1D GRU, each repeat from the same initial weights: the median
+    of the inner repeats after one untimed epoch (one-time costs). A library without a GRU
+    layer (hand-written NumPy, HIPS autograd, MyGrad) reports "not applicable"."""
+    if not hasattr(mod, "w9"):
+        return {"status": "not applicable"}
+    seconds, ans = _median_time(mod.w9(p), p["w9_inner"])
+    return {"s": seconds, "answers": ans}
+
+
+BENCHES["W9"] = bench_w9
+
+
 # ---------------------------------------------------------------- machine and libraries
 def blas_info() -> list[dict[str, Any]]:
     r"""The BLAS / OpenMP pools loaded in this process (threadpoolctl), with the kernel."""

@@ -35,12 +35,14 @@ SUBLAYERS = {
     "ops": {"_table": 0, "_axes": 0, "_im2col": 0, "_samples": 1, "broadcasting": 2,
             "convolution": 4,
             "elementwise": 3, "shape": 3, "reductions": 4, "linalg": 5, "losses": 5,
-            "composites": 5, "pooling": 4, "softmax": 6},
+            "composites": 5, "pooling": 4, "softmax": 6,
+            "recurrent": 4},
     "checking": {"differences": 0, "conventions": 0, "op_table": 1, "gradcheck": 1},
     "nn": {"functional": 0, "init": 0, "parameter": 0, "slots": 0, "utils": 0, "module": 1,
            "containers": 2, "layers": 2, "losses": 2,
            "pooling": 2, "normalization": 2, "embedding": 2, "conv": 2,
-           "attention": 2, "transformer": 3},
+           "attention": 2, "transformer": 3,
+           "recurrent": 2, "recurrent_cells": 2},
     "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2},
 }
 

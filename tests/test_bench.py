@@ -33,7 +33,7 @@ def tiny_records() -> list[Record]:
 
 def test_every_workload_runs_for_chainrule_and_numpy(tiny_records):
     for rec in tiny_records:
-        if rec.framework == "numpy" and rec.workload in ("W7", "W8"):  # no conv layer
+        if rec.framework == "numpy" and rec.workload in ("W7", "W8", "W9"):  # no conv or GRU layer
             assert rec.result == {"status": worker.NOT_APPLICABLE}
             continue
         assert rec.result.get("status", "ok") == "ok", (rec.framework, rec.workload, rec.result)
@@ -56,6 +56,20 @@ def test_conv_workloads_agree_with_pytorch(tiny_records):
     bad = dict(ours["W7"], answers=dict(losses, early_loss=losses["early_loss"] * 1.01))
     problems = cross_check(torch_records + [Record(1, "chainrule", "W7", bad)], "tiny")
     assert len(problems) == 1 and "early_loss" in problems[0]
+
+
+def test_the_gru_workload_agrees_with_pytorch(tiny_records):
+    pytest.importorskip("torch")
+    out = worker.run_workloads("torch", ["W9"], "tiny")
+    theirs = Record(0, "torch", "W9", out["results"]["W9"])
+    assert "answers" in theirs.result, theirs.result
+    ours = next(r for r in tiny_records if r.framework == "chainrule" and r.workload == "W9")
+    assert cross_check([ours, theirs], "tiny") == []
+    answers = ours.result["answers"]
+    assert 2.0 < answers["first_loss"] < 2.7  # ≈ log 10 at PyTorch's initialisation
+    bad = dict(ours.result, answers=dict(answers, final_loss=answers["final_loss"] * 1.01))
+    problems = cross_check([theirs, Record(1, "chainrule", "W9", bad)], "tiny")
+    assert len(problems) == 1 and "final_loss" in problems[0]
 
 
 def test_cross_check_passes_on_the_frameworks_answers(tiny_records):

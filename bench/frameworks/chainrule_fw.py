@@ -240,3 +240,34 @@ def w10(p: C.Problem) -> Callable[[], dict[str, Any]]:
         return C.w10_answers(out.data, x.grad.data, mha.in_proj_weight.grad.data)
 
     return run
+
+
+def w9(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    X, y = C.w9_data(p)
+    batches = [tuple(cr.from_numpy(a) for a in C.w9_batch(X, y, k))
+               for k in range(p["w9_steps"])]
+    gru_weights, head = C.w9_layers()
+
+    def run() -> dict[str, Any]:
+        gru = nn.GRU(1, C.W9_HIDDEN, batch_first=True, bidirectional=True)
+        for name, value in gru_weights.items():
+            getattr(gru, name).data[...] = value
+        linear = nn.Linear(C.W9_FEATURES, C.W9_CLASSES)
+        linear.weight.data[...] = head.W
+        linear.bias.data[...] = head.b
+        params = [*gru.parameters(), *linear.parameters()]
+        opt = optim.Adam(params, lr=C.W9_LR)
+        losses, grad_norm = [], 0.0
+        for xb, yb in batches:
+            out, _ = gru(xb)
+            loss = F.cross_entropy(linear(out.reshape(out.shape[0], -1)), yb)
+            opt.zero_grad()
+            loss.backward()
+            if not losses:
+                grad_norm = float(np.sqrt(sum(float(np.sum(q.grad.data.astype(np.float64) ** 2))
+                                              for q in params)))
+            opt.step()
+            losses.append(loss.item())
+        return C.w9_answers(losses, grad_norm)
+
+    return run

@@ -240,3 +240,35 @@ def w10(p: C.Problem) -> Callable[[], dict[str, Any]]:
                              mha.in_proj_weight.grad.numpy())
 
     return run
+
+
+def w9(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    X, y = C.w9_data(p)
+    batches = [tuple(torch.from_numpy(a.copy()) for a in C.w9_batch(X, y, k))
+               for k in range(p["w9_steps"])]
+    gru_weights, head = C.w9_layers()
+
+    def run() -> dict[str, Any]:
+        gru = nn.GRU(1, C.W9_HIDDEN, batch_first=True, bidirectional=True)
+        linear = nn.Linear(C.W9_FEATURES, C.W9_CLASSES)
+        with torch.no_grad():
+            for name, value in gru_weights.items():
+                getattr(gru, name).copy_(torch.from_numpy(value.copy()))
+            linear.weight.copy_(torch.from_numpy(head.W.copy()))
+            linear.bias.copy_(torch.from_numpy(head.b.copy()))
+        params = [*gru.parameters(), *linear.parameters()]
+        opt = torch.optim.Adam(params, lr=C.W9_LR)
+        losses, grad_norm = [], 0.0
+        for xb, yb in batches:
+            out, _ = gru(xb)
+            loss = F.cross_entropy(linear(out.reshape(out.shape[0], -1)), yb)
+            opt.zero_grad()
+            loss.backward()
+            if not losses:
+                grad_norm = float(np.sqrt(sum(float((q.grad.double() ** 2).sum())
+                                              for q in params)))
+            opt.step()
+            losses.append(loss.item())
+        return C.w9_answers(losses, grad_norm)
+
+    return run

@@ -7,14 +7,28 @@ the PyTorch original's.
   second layer, :math:`h_1 = \mathrm{relu}(W_1x + b_1)`,
   :math:`h_2 = h_1 + \mathrm{relu}(W_2h_1 + b_2)`, logits :math:`W_3h_2 + b_3`;
 * :class:`PaperCNN`: three 1-D convolutions with stride 2 (40 → 19 → 10 → 5 positions,
-  25 channels) and ReLU, flattened to 125 features, then ``Linear(125, 10)``.
+  25 channels) and ReLU, flattened to 125 features, then ``Linear(125, 10)``;
+* :class:`PaperGRU`: a bidirectional GRU with 6 hidden units reading the sequence one value
+  per step, every step's output (40 steps × 2 directions × 6 = 480 features) flattened,
+  then ``Linear(480, 10)``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chainrule.nn import GELU, Conv1d, LeakyReLU, Linear, Module, ReLU, Sigmoid, Softplus, Tanh
+from chainrule.nn import (
+    GELU,
+    GRU,
+    Conv1d,
+    LeakyReLU,
+    Linear,
+    Module,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Tanh,
+)
 from chainrule.tensor import Tensor
 
 #: ``--activation`` name → the module applied after each hidden layer.
@@ -86,3 +100,30 @@ class PaperCNN(Module):
         h = self.act(self.conv2(h))
         h = self.act(self.conv3(h))
         return self.linear(h.reshape(h.shape[0], -1))
+
+
+class PaperGRU(Module):
+    r"""The paper's GRU (its ``GRUBase``): ``GRU(1, 6, batch_first=True,
+    bidirectional=True)`` over the sequence, one value per time step, from a zero state;
+    the output at every step, both directions (``(N, 40, 12)``), flattened to 480 features;
+    ``Linear(480, 10)``.
+
+    A linear head over all steps, not only the last: position matters in MNIST-1D, and the
+    head reads it from where in the sequence each feature appears.
+
+    Args:
+        length: the sequences' length (40). n_out: classes (10). hidden: the GRU's hidden
+            size per direction (6).
+
+    Shape:
+        - Input: ``(N, length)`` or ``(N, length, 1)``. Output: ``(N, n_out)``.
+    """
+
+    def __init__(self, length: int = 40, n_out: int = 10, hidden: int = 6) -> None:
+        super().__init__()
+        self.gru = GRU(1, hidden, batch_first=True, bidirectional=True)
+        self.linear = Linear(length * 2 * hidden, n_out)
+
+    def forward(self, x: Any) -> Tensor:
+        output, _ = self.gru(x.reshape(x.shape[0], -1, 1))
+        return self.linear(output.reshape(output.shape[0], -1))

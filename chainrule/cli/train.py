@@ -3,8 +3,9 @@ r"""``chainrule train``: train a model on one of the bundled datasets and report
 The model (``--model``) is by default ``nn.MLP([n_features, *hidden, n_out])``; with no hidden
 layer (``--model linear``) it is the textbook's linear model. On ``mnist1d`` the models are
 the MNIST-1D paper's (Greydanus & Kobak): logistic regression, its MLP (with a skip
-connection) and its CNN (the default there), trained with its settings (Adam, lr 0.01,
-batches of 100 in the data's order, 6,000 steps; see :mod:`chainrule.cli._mnist1d_models`).
+connection), its CNN (the default there) and its bidirectional GRU, trained with its settings
+(Adam, lr 0.01, batches of 100 in the data's order, 6,000 steps; see
+:mod:`chainrule.cli._mnist1d_models`).
 The loss depends on the task:
 
 * multi-class (``digits``, ``iris``, ``mnist1d``): cross-entropy on the logits,
@@ -51,7 +52,7 @@ from chainrule.cli._args import (
     positive_int,
     report,
 )
-from chainrule.cli._mnist1d_models import PaperCNN, PaperMLP
+from chainrule.cli._mnist1d_models import PaperCNN, PaperGRU, PaperMLP
 from chainrule.data import DataLoader, TensorDataset, load_dataset
 from chainrule.nn import MLP, Module
 from chainrule.nn import functional as F
@@ -68,8 +69,10 @@ OPTIMIZERS = {name: registry.OPTIMIZERS[name] for name in DEFAULT_LR}
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softplus")
 #: --model: nn.MLP with no hidden layer, nn.MLP with the --hidden widths (on mnist1d the
 #: paper's MLP unless --hidden is given), the MNIST-1D paper's CNN (mnist1d only, and its
-#: default there).
-MODELS = ("linear", "mlp", "cnn")
+#: default there) and its GRU (mnist1d only).
+MODELS = ("linear", "mlp", "cnn", "gru")
+#: The models made for MNIST-1D's sequences, and what the errors call them.
+MNIST1D_ONLY = {"cnn": "the MNIST-1D paper's 1-d CNN", "gru": "the MNIST-1D paper's GRU"}
 #: The share of the training samples held out for the per-epoch validation figures.
 VAL_SPLIT = 0.2
 #: Off a terminal, about this many per-epoch lines unless --every says otherwise.
@@ -246,9 +249,9 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
         every: the epochs between printed lines off a terminal (default: about
             :data:`LINES` lines in all).
         model: ``"linear"`` (no hidden layer), ``"mlp"`` (``nn.MLP`` with the ``hidden``
-            widths; on mnist1d with ``hidden=None`` the paper's MLP) or ``"cnn"`` (the
-            MNIST-1D paper's CNN, mnist1d only); default: the dataset's (``"mlp"``;
-            mnist1d: ``"cnn"``).
+            widths; on mnist1d with ``hidden=None`` the paper's MLP), ``"cnn"`` (the
+            MNIST-1D paper's CNN, mnist1d only) or ``"gru"`` (its bidirectional GRU,
+            mnist1d only); default: the dataset's (``"mlp"``; mnist1d: ``"cnn"``).
 
     Returns:
         A :class:`TrainResult` with the test accuracy (classification) or test
@@ -305,10 +308,12 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
 
 
 def _build_model(recipe: Recipe, sizes: list[int], paper: bool) -> Module:
-    """The untrained model: ``nn.MLP(sizes)``, the MNIST-1D paper's CNN, or its MLP when
-    ``paper``."""
+    """The untrained model: ``nn.MLP(sizes)``, the MNIST-1D paper's CNN or GRU, or its MLP
+    when ``paper``."""
     if recipe.model == "cnn":
         return PaperCNN(sizes[0], sizes[-1], activation=recipe.activation)
+    if recipe.model == "gru":
+        return PaperGRU(sizes[0], sizes[-1])
     if recipe.model == "mlp" and paper:
         return PaperMLP(sizes[0], sizes[-1], recipe.hidden[0], recipe.activation)
     return MLP(sizes, activation=recipe.activation)
@@ -321,6 +326,10 @@ def _model_text(recipe: Recipe, sizes: list[int], paper: bool) -> str:
                 "Conv1d(25, 25, 3, stride=2, padding=1) twice, activation "
                 f"{recipe.activation} after each, flattened to 125 features, Linear(125, "
                 f"{sizes[-1]})")
+    if recipe.model == "gru":
+        return ("the MNIST-1D paper's GRU: GRU(1, 6, batch_first=True, bidirectional=True) "
+                f"over the {sizes[0]} steps, every step's output flattened to "
+                f"{sizes[0] * 12} features, Linear({sizes[0] * 12}, {sizes[-1]})")
     if recipe.model == "mlp" and paper:
         return (f"the MNIST-1D paper's MLP {sizes}, activation {recipe.activation}, with a "
                 "skip connection around the second layer")
@@ -372,7 +381,7 @@ def _recipe(dataset: str, hidden: tuple[int, ...] | None, activation: str | None
             batch_size: int | None, model: str | None = None) -> Recipe:
     """The dataset's defaults with every given override applied."""
     recipe = RECIPES[dataset]
-    _check_model(dataset, model or recipe.model, hidden)
+    _check_model(dataset, model or recipe.model, hidden, activation)
     if (model or recipe.model) != "mlp":
         hidden = ()
     if optimizer is not None and optimizer not in OPTIMIZERS:
@@ -389,15 +398,19 @@ def _recipe(dataset: str, hidden: tuple[int, ...] | None, activation: str | None
     return replace(recipe, **{k: v for k, v in given.items() if v is not None})
 
 
-def _check_model(dataset: str, model: str, hidden: tuple[int, ...] | None) -> None:
+def _check_model(dataset: str, model: str, hidden: tuple[int, ...] | None,
+                 activation: str | None = None) -> None:
     if model not in MODELS:
         raise ValueError(f"train: unknown model {model!r}; choose from {', '.join(MODELS)}")
-    if model == "cnn" and dataset != "mnist1d":
-        raise ValueError(f"train: --model cnn is the MNIST-1D paper's 1-d CNN and takes "
+    if model in MNIST1D_ONLY and dataset != "mnist1d":
+        raise ValueError(f"train: --model {model} is {MNIST1D_ONLY[model]} and takes "
                          f"--dataset mnist1d only, not {dataset}")
     if hidden is not None and model != "mlp":
         raise ValueError(f"train: --hidden sets the widths of --model mlp; --model {model} "
                          "has no hidden layers (drop --hidden)")
+    if activation is not None and model == "gru":
+        raise ValueError("train: --activation sets the activation between layers; the gates "
+                         "of --model gru have their own, sigmoid and tanh (drop --activation)")
 
 
 def _load_weights(model: Module, path: str) -> None:
@@ -455,7 +468,8 @@ def register(subparsers: Subparsers) -> None:
                         help="linear: no hidden layer; mlp (the default but on mnist1d): "
                         "nn.MLP with the --hidden widths, on mnist1d the paper's MLP (40, 100, "
                         "100, 10, with a skip connection) unless --hidden is given; cnn (the "
-                        "default on mnist1d): the MNIST-1D paper's CNN")
+                        "default on mnist1d): the MNIST-1D paper's CNN; gru (mnist1d): its "
+                        "bidirectional GRU with a linear head over all steps")
     parser.add_argument("--hidden", type=hidden_sizes, default=None, metavar="WIDTHS",
                         help="hidden layer widths, e.g. 128,64; 'none' for no hidden layer "
                         "(a linear or logistic model)")

@@ -35,6 +35,8 @@ from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from chainrule.nn.recurrent import GRU, LSTM, RNN
+from chainrule.nn.recurrent_cells import GRUCell, LSTMCell, RNNCell
 from chainrule.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
@@ -49,4 +51,6 @@ __all__ = [
     "Conv1d", "Conv2d",
     # attention
     "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
+    # recurrent
+    "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]

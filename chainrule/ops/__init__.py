@@ -60,6 +60,7 @@ from chainrule.ops.elementwise import (
 from chainrule.ops.linalg import linear, matmul
 from chainrule.ops.losses import softmax_cross_entropy
 from chainrule.ops.pooling import max_pool, pool_sum, pool_sum_transpose
+from chainrule.ops.recurrent import gru_cell, lstm_c, lstm_h
 from chainrule.ops.reductions import max, min, sum  # noqa: I001 - after shape, which it uses
 from chainrule.ops.shape import (
     cast,
@@ -88,4 +89,6 @@ __all__ = [
     "sigmoid", "sin", "softmax", "softmax_cross_entropy", "softplus", "sqrt", "squeeze",
     "stack", "std", "sub", "sum", "sum_to", "swapaxes", "tanh", "transpose", "unsqueeze",
     "var", "where",
+    # recurrent cells
+    "gru_cell", "lstm_c", "lstm_h",
 ]

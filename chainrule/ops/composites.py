@@ -258,6 +258,8 @@ def _stack_sample(*xs: Any, axis: int) -> Any:
     sample("axis=-1", _stack_sample, [_draw.normal(2, 3), _draw.normal(2, 3),
                                       _draw.normal(2, 3)], axis=-1),
     sample("0-d", _stack_sample, [_draw.normal(), _draw.normal()], axis=0),
+    sample("axis=1_of_(2,3,2)", _stack_sample, [_draw.normal(2, 3, 2), _draw.normal(2, 3, 2),
+                                                _draw.normal(2, 3, 2)], axis=1),
 ], expose=Exposure(function="stack", operands="sequence", numpy=(np.stack,)))
 def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
     """Join tensors of one shape along a new axis."""
@@ -267,7 +269,13 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
     if len(shapes) > 1:
         described = ", ".join(shape_str(s) for s in sorted(shapes))
         raise ValueError(f"stack: all tensors must have the same shape, got {described}")
-    ndim = len(shape_of(tensors[0]))
+    shape = shape_of(tensors[0])
+    ndim = len(shape)
     axis = normalize_one_axis(axis, ndim + 1, "stack")
+    if axis < ndim:
+        # joined along the existing axis, whose index is then k·n + i, and that axis split
+        # into (k, i): two nodes however many tensors, not one per tensor and a join
+        joined = concatenate(*tensors, axis=axis)
+        return reshape(joined, shape=(*shape[:axis], len(tensors), *shape[axis:]))
     return concatenate(*[unsqueeze(t, axis) for t in tensors], axis=axis)
 

@@ -271,6 +271,11 @@ def test_model_linear_drops_the_datasets_hidden_layers(capsys):
     (["train", "--dataset", "digits", "--model", "cnn"],
      "train: --model cnn is the MNIST-1D paper's 1-d CNN and takes --dataset mnist1d only, "
      "not digits"),
+    (["train", "--dataset", "iris", "--model", "gru"],
+     "train: --model gru is the MNIST-1D paper's GRU and takes --dataset mnist1d only, not iris"),
+    (["train", "--dataset", "mnist1d", "--model", "gru", "--activation", "relu"],
+     "train: --activation sets the activation between layers; the gates of --model gru have "
+     "their own, sigmoid and tanh (drop --activation)"),
 ])
 def test_model_mistakes_are_one_line_errors(capsys, argv, needle):
     assert needle in one_line_error(capsys, argv)
@@ -318,6 +323,18 @@ class TestMnist1d:
             ("linear1.weight", (100, 40)), ("linear1.bias", (100,)),
             ("linear2.weight", (100, 100)), ("linear2.bias", (100,)),
             ("linear3.weight", (10, 100)), ("linear3.bias", (10,))]
+
+    def test_the_papers_gru_reads_one_value_per_step(self, capsys):
+        assert main(["train", "--dataset", "mnist1d", "--model", "gru", "--epochs", "0"]) == 0
+        assert ("model: the MNIST-1D paper's GRU: GRU(1, 6, batch_first=True, "
+                "bidirectional=True) over the 40 steps, every step's output flattened to 480 "
+                "features, Linear(480, 10); loss: cross-entropy") in capsys.readouterr().out
+        result = train_model("mnist1d", model="gru", epochs=0)
+        names = [(k, v.shape) for k, v in result.model.state_dict().items()]
+        assert names[:4] == [("gru.weight_ih_l0", (18, 1)), ("gru.weight_hh_l0", (18, 6)),
+                             ("gru.bias_ih_l0", (18,)), ("gru.bias_hh_l0", (18,))]
+        assert names[4][0] == "gru.weight_ih_l0_reverse"
+        assert names[-2:] == [("linear.weight", (10, 480)), ("linear.bias", (10,))]
 
     def test_hidden_replaces_the_papers_mlp_by_nn_mlp(self, capsys):
         assert main(["train", "--dataset", "mnist1d", "--model", "mlp", "--hidden", "16",

@@ -150,6 +150,25 @@ def _conv_weight_grad(x: torch.Tensor, gy: torch.Tensor, weight_shape: Any, stri
                                                 groups=groups)
 
 
+def _gru_cell(gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    i_r, i_z, i_n = gi.chunk(3, -1)
+    h_r, h_z, h_n = gh.chunk(3, -1)
+    r = torch.sigmoid(i_r + h_r)
+    z = torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)
+    return (1 - z) * n + z * h
+
+
+def _lstm_c(gi: torch.Tensor, gh: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    i, f, g, _ = (gi + gh).chunk(4, -1)
+    return torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+
+
+def _lstm_h(gi: torch.Tensor, gh: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    o = (gi + gh).chunk(4, -1)[3]
+    return torch.sigmoid(o) * torch.tanh(c)
+
+
 TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     # arithmetic (samples with a Python or NumPy constant pass it as a parameter)
     "add": lambda x, y=None, c=None: x + y if y is not None else c + x,
@@ -215,6 +234,10 @@ TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     "scatter_add": _scatter_add,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),
     "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
+    # recurrent cells (PyTorch's gate arithmetic, as its docs for nn.GRU and nn.LSTM write it)
+    "gru_cell": _gru_cell,
+    "lstm_c": _lstm_c,
+    "lstm_h": _lstm_h,
     # pooling
     "max_pool": _max_pool,
     "pool_sum": _pool_sum,
