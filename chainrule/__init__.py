@@ -15,6 +15,7 @@ from chainrule._config import (
 )
 from chainrule.checking import gradcheck
 from chainrule.checking.conventions import conventions
+from chainrule.compile import compile  # noqa: A004 - the API's name (cr.compile)
 from chainrule.creation import (
     arange,
     bool_,
@@ -81,4 +82,5 @@ __all__ = [
     "eye", "randperm", "cat", "argmax", "argmin",
     "float16", "float32", "float64", "int32", "int64", "bool_",
 ]
+__all__ += ["compile"]
 __all__ += function_forms.__all__  # the function form of every op record that has one

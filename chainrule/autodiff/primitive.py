@@ -147,6 +147,8 @@ def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
     when grad mode is on and some argument requires grad. ``checked``: the caller has
     already validated everything the checks would, so they are skipped.
     """
+    if STATE.capture is not None:  # cr.compile is capturing: it records, then runs this
+        return STATE.capture.apply(prim, args, params, checked)
     # One pass over the arguments gathers the arrays, the result type and which inputs
     # need a gradient: this runs for every operation of every forward pass.
     first = None

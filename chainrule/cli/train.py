@@ -230,7 +230,7 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
                 batch_size: int | None = None, seed: int = 0, progress: bool = False,
                 load_path: str | None = None, log: Callable[[str], Any] | None = None,
                 val_split: float | None = None, every: int | None = None,
-                model: str | None = None) -> TrainResult:
+                model: str | None = None, compile: bool = False) -> TrainResult:
     r"""Train a model on ``dataset`` as ``chainrule train`` does; ``None`` means the
     dataset's default (see :data:`RECIPES`).
 
@@ -252,6 +252,8 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
             widths; on mnist1d with ``hidden=None`` the paper's MLP), ``"cnn"`` (the
             MNIST-1D paper's CNN, mnist1d only) or ``"gru"`` (its bidirectional GRU,
             mnist1d only); default: the dataset's (``"mlp"``; mnist1d: ``"cnn"``).
+        compile: train with ``fit(compile=True)`` (each step captured once and replayed:
+            the same weights, faster).
 
     Returns:
         A :class:`TrainResult` with the test accuracy (classification) or test
@@ -300,7 +302,7 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
                  if progress and not on_terminal else [])
     history = fit(net, _loss_fn(recipe.task), opt, train_loader, recipe.epochs,
                   val_loader=val_loader, metrics=[metric], callbacks=callbacks,
-                  progress=on_terminal)
+                  progress=on_terminal, compile=compile)
 
     score = _test_score(net, recipe.task, X_test, y_test, t_test, (mean, std))
     return TrainResult(net, history, recipe, sizes, metric, score, len(kept), len(X_test),
@@ -497,6 +499,9 @@ def register(subparsers: Subparsers) -> None:
                         help="start from the weights in PATH (written by --save)")
     parser.add_argument("--no-progress", action="store_true",
                         help="print only the summary, no progress")
+    parser.add_argument("--compile", action="store_true",
+                        help="replay each training step from a captured tape (cr.compile): "
+                             "the same weights, faster")
     parser.set_defaults(handler=run)
 
 
@@ -510,7 +515,8 @@ def run(args: argparse.Namespace) -> int:
                              progress=not args.no_progress, load_path=args.load, log=print,
                              val_split=getattr(args, "val_split", None),
                              every=getattr(args, "every", None),
-                             model=getattr(args, "model", None))
+                             model=getattr(args, "model", None),
+                             compile=getattr(args, "compile", False))
     except FloatingPointError as exc:  # fit's: the loss stopped being a number
         report(str(exc).removeprefix("fit: "))
         return 1
