@@ -15,7 +15,7 @@ from chainrule._config import (
 )
 from chainrule.checking import gradcheck
 from chainrule.checking.conventions import conventions
-from chainrule.compile import compile  # noqa: A004 - the API's name (cr.compile)
+from chainrule.compiler import compile  # noqa: A004 - the API's name (cr.compile)
 from chainrule.creation import (
     arange,
     bool_,

@@ -27,7 +27,7 @@ class _State:
     #: recording, so backward knows whether anything it saved can have changed since.
     inplace_clock: int
     #: The recorder of a function being captured by ``cr.compile`` (``None``: none is):
-    #: the engine hands it every operation (see chainrule/compile).
+    #: the engine hands it every operation (see chainrule/compiler).
     capture: Any
 
     def __init__(self) -> None:

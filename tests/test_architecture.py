@@ -18,7 +18,7 @@ LAYERS = [
     ("_convert", 1), ("_inplace", 3), ("_numpy", 3), ("_tensor_methods", 3), ("tensor", 3),
     ("creation", 3), ("function_forms", 3),
     ("pytree", 4), ("transforms", 4), ("explain", 4), ("checking", 4), ("custom_function", 4),
-    ("calculus", 4), ("serialization", 4), ("compile", 4),
+    ("calculus", 4), ("serialization", 4), ("compiler", 4),
     ("nn", 5), ("data", 5),
     ("optim", 6), ("train", 6),
     ("viz", 7), ("cli", 7), ("__main__", 7),
@@ -43,7 +43,7 @@ SUBLAYERS = {
            "pooling": 2, "normalization": 2, "embedding": 2, "conv": 2,
            "attention": 2, "transformer": 3,
            "recurrent": 2, "recurrent_cells": 2},
-    "compile": {"capture": 0, "codegen": 1, "walk": 1, "function": 2},
+    "compiler": {"capture": 0, "codegen": 1, "walk": 1, "function": 2},
     "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2},
 }
 

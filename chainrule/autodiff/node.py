@@ -74,7 +74,7 @@ def wrap_result(like: type[_T], data: Any, node: Node | None) -> _T:
 def raw(value: Any) -> Any:
     """The array inside a :class:`Traced`, or the value itself (used for constant masks).
     While ``cr.compile`` captures a function, the values of a tensor it follows come back
-    as an array whose NumPy calls are recorded too (chainrule/compile/capture.py)."""
+    as an array whose NumPy calls are recorded too (chainrule/compiler/capture.py)."""
     if isinstance(value, Traced):
         if STATE.capture is not None:
             return STATE.capture.read(value, "raw")

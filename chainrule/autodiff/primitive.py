@@ -107,6 +107,8 @@ class Primitive:
         for arg in args:
             if isinstance(arg, Traced):
                 return apply(self, args, params)
+        if STATE.capture is not None:  # cr.compile is capturing: a step of its tape
+            return STATE.capture.prim_call(self, args, params)
         run = quiet_runner()  # None inside a quiet backward pass, where rules call this
         out = self.forward(*args, **params) if run is None else run(self.forward, *args,
                                                                        **params)

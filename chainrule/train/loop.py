@@ -21,7 +21,7 @@ import numpy as np
 
 from chainrule._config import no_grad
 from chainrule.autodiff import Traced
-from chainrule.compile import compile as compile_step
+from chainrule.compiler import compile as compile_step
 from chainrule.tensor import wrap
 from chainrule.train.callbacks import History
 from chainrule.train.metrics import Metric, _array, _resolve_metrics

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._config import STATE
+from chainrule._quiet import quiet_runner
 from chainrule.autodiff import Traced, apply
 
 #: A reference to a value in a step: ("s", slot), ("c", constant) or a nested container
@@ -65,13 +66,15 @@ class TapeArray(np.ndarray):
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         recorder = _active("np." + getattr(ufunc, "__name__", str(ufunc)))
-        if "out" in kwargs:
+        if "out" in kwargs or method == "at":
             raise recorder.refuse(f"np.{ufunc.__name__}(..., out=) writes into an array "
                                   "in place")
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         return recorder.numpy_call(fn, f"np.{ufunc.__name__}", inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func in _METADATA_FUNCTIONS:  # shapes and dtypes: fixed by the signature
+            return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
         recorder = _active("np." + func.__name__)
         return recorder.numpy_call(func, f"np.{func.__name__}", args, kwargs)
 
@@ -127,6 +130,10 @@ class TapeArray(np.ndarray):
         return int(self._python("an index"))
 
 
+_METADATA_FUNCTIONS = frozenset({np.shape, np.ndim, np.size, np.result_type, np.can_cast,
+                                 np.iscomplexobj, np.isrealobj})
+
+
 def _active(what: str) -> Recorder:
     recorder = STATE.capture
     if not isinstance(recorder, Recorder):  # a TapeArray kept past its capture
@@ -161,10 +168,12 @@ class Recorder:
         node_steps: ``id(node)`` → index of the step that recorded it (for the backward).
     """
 
-    def __init__(self, name: str, args: list[Traced]) -> None:
+    def __init__(self, name: str, args: list[Traced], first_slot: int = 0,
+                 fine: bool = False) -> None:
         self.name = name
+        self.fine = fine  # tracing one derivative rule: no tensors expected
         self.steps: list[Step] = []
-        self.n_slots = 0
+        self.n_slots = first_slot
         self.slot_of: dict[int, int] = {}  # id(Traced or ndarray) -> slot
         self.keep: list[Any] = []  # keeps every tracked object alive: ids stay unique
         self.views: dict[tuple[Any, ...], int] = {}  # memory layout of a tracked array -> slot
@@ -216,6 +225,8 @@ class Recorder:
             data = value._data
             if type(data) is TapeArray or id(data) in self.slot_of:
                 return self.ref(data)
+            if self.fine:
+                raise self.refuse("a derivative rule uses a tensor")
             return ("s", self._external(value))
         if isinstance(value, np.ndarray):
             slot = self.views.get(_layout(value))
@@ -279,6 +290,23 @@ class Recorder:
         self.steps.append(Step(prim.forward, arg_refs, kw_refs, outs, True, prim.name))
         return result
 
+    def prim_call(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """A primitive called on arrays (by a composite or a derivative rule): one step
+        calling its forward function on the arrays."""
+        arg_refs = [self.ref(a) for a in args]
+        kw_refs = {k: self.ref(v) for k, v in params.items()}
+        fn = _first_of(prim) if prim.saves else prim.forward
+        STATE.capture = None
+        try:
+            run = quiet_runner()
+            plain_args = [_plain(a) for a in args]
+            plain_params = {k: _plain(v) for k, v in params.items()}
+            result = (fn(*plain_args, **plain_params) if run is None
+                      else run(fn, *plain_args, **plain_params))
+        finally:
+            STATE.capture = self
+        return self._numpy_result(fn, prim.name, arg_refs, kw_refs, result, False)
+
     def numpy_call(self, fn: Callable[..., Any], name: str, args: Any, kwargs: Any,
                    effect: bool = False) -> Any:
         """Run a NumPy call on TapeArrays with plain arrays, record it, and hand back its
@@ -311,6 +339,24 @@ class Recorder:
     def check_output(self, value: Any) -> Ref:
         """The reference of one of the function's results."""
         return self.ref(value)
+
+
+_FIRSTS: dict[int, Callable[..., Any]] = {}
+
+
+def _first_of(prim: Any) -> Callable[..., Any]:
+    """The forward of a primitive that saves values, giving its output alone (what a call
+    on arrays returns)."""
+    found = _FIRSTS.get(id(prim))
+    if found is None:
+        forward = prim.forward
+
+        def found(*args: Any, **params: Any) -> Any:
+            return forward(*args, **params)[0]
+
+        found.__name__ = f"{prim.name}_output"
+        _FIRSTS[id(prim)] = found
+    return found
 
 
 def _item(sequence: Any, i: int) -> Any:

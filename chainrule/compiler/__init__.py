@@ -2,7 +2,7 @@
 straight-line NumPy calls (:mod:`.capture` records, :mod:`.walk` records the backward
 pass, :mod:`.codegen` writes the replay, :mod:`.function` caches and replays)."""
 
-from chainrule.compile.capture import CaptureError
-from chainrule.compile.function import Compiled, compile
+from chainrule.compiler.capture import CaptureError
+from chainrule.compiler.function import Compiled, compile
 
 __all__ = ["CaptureError", "Compiled", "compile"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.compile.capture import Ref, Step
+from chainrule.compiler.capture import Ref, Step
 
 
 def used_slots(ref: Ref, into: set[int]) -> None:

@@ -2,7 +2,7 @@ r"""``cr.compile(f)``: capture ``f`` once per input signature, replay it afterwa
 
 The first call with a new *signature* — the shapes, dtypes and ``requires_grad`` flags of
 the tensor arguments, the values of the other arguments, and grad mode — runs ``f``
-eagerly under a :class:`~chainrule.compile.capture.Recorder`, on stand-in leaves for the
+eagerly under a :class:`~chainrule.compiler.capture.Recorder`, on stand-in leaves for the
 tensor arguments (so the graph it records ends at ``f``'s boundary), walks that graph's
 backward pass once (:mod:`.walk`), and writes both out as Python functions
 (:mod:`.codegen`). That first call and every later one then *replay*: the forward function
@@ -26,9 +26,9 @@ from chainrule._config import STATE
 from chainrule._quiet import quiet_runner
 from chainrule.autodiff import Node, Primitive, Traced, wrap_result
 from chainrule.autodiff.scope import SCOPES
-from chainrule.compile.capture import CaptureError, Recorder, RecordingGenerator, Ref
-from chainrule.compile.codegen import backward_function, backward_reads, forward_function
-from chainrule.compile.walk import capture_backward
+from chainrule.compiler.capture import CaptureError, Recorder, RecordingGenerator, Ref
+from chainrule.compiler.codegen import backward_function, backward_reads, forward_function
+from chainrule.compiler.walk import capture_backward
 from chainrule.pytree import TreeDef, flatten, unflatten
 from chainrule.tensor import Tensor
 
