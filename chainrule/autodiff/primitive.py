@@ -51,10 +51,13 @@ class Primitive:
         value_reads: for a ``vjp_all`` rule, which values it reads (positions as in
             :mod:`.saved`; ``()`` for none); default: the output and every input. Per-input
             rules are read from their code (:func:`.saved.value_reads`).
+        owns_grads: a ``vjp_all`` rule's gradients are arrays made for their input alone,
+            unless one is the incoming gradient itself (as the per-input rules' are): a leaf
+            takes such a gradient as its ``.grad`` without a copy (``cr.compile``'s replays).
     """
 
     __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "diff_mask",
-                 "prepare_g", "sum_to", "saves", "reads")
+                 "prepare_g", "sum_to", "saves", "reads", "owns_grads")
 
     name: str
     forward: Callable[..., Any]
@@ -80,6 +83,7 @@ class Primitive:
         sum_to: Callable[..., Any] | None = None,
         saves: bool = False,
         value_reads: Sequence[frozenset[int]] | None = None,
+        owns_grads: bool = False,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -90,6 +94,7 @@ class Primitive:
         self.prepare_g = prepare_g
         self.sum_to = sum_to
         self.saves = saves
+        self.owns_grads = owns_grads
         # Which inputs have a rule, decided once here rather than at every recording
         # (None: all of them, the common case, where recording skips the masking).
         mask = tuple(r is not None for r in self.vjps)

@@ -181,6 +181,7 @@ class Recorder:
         self.external_slots: list[int] = []
         self.node_steps: dict[int, int] = {}
         self.produced: set[int] = set()  # ids of Traced results of steps
+        self.modules: list[tuple[Any, bool]] = []  # (module called, its training flag)
         self.arg_slots = [self._track(a) for a in args]
         for a in args:
             self._track_array(a._data, self.slot_of[id(a)])

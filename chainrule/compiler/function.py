@@ -56,7 +56,8 @@ class Tape:
 
     def __init__(self, name: str, forward: Callable[..., Any], externals: list[Traced],
                  external_flags: list[bool], outputs: list[_Output], out_tree: TreeDef | None,
-                 tensor_positions: list[int], n_values: int) -> None:
+                 tensor_positions: list[int], n_values: int,
+                 modules: list[tuple[Any, bool]]) -> None:
         self.name = name
         self.forward = forward
         self.externals = externals
@@ -65,10 +66,19 @@ class Tape:
         self.out_tree = out_tree
         self.tensor_positions = tensor_positions  # which flat arguments are tensors
         self.n_values = n_values
+        self.modules = modules
 
     def still_valid(self) -> bool:
-        """False when an external tensor's ``requires_grad`` changed since capture."""
-        return all(e.requires_grad is f for e, f in zip(self.externals, self.external_flags))
+        """False when an external tensor's ``requires_grad`` or a module's training flag
+        (``train()``/``eval()``) changed since capture: the tape would be another
+        function's."""
+        for e, flag in zip(self.externals, self.external_flags):
+            if e.requires_grad is not flag:
+                return False
+        for module, training in self.modules:
+            if module.training is not training:
+                return False
+        return True
 
     def replay(self, leaves: list[Any]) -> Any:
         """Run the forward on ``leaves`` (the flat arguments) and build the results."""
@@ -109,9 +119,15 @@ def _array(leaf: Any) -> Any:
     return leaf._data if isinstance(leaf, Traced) else leaf
 
 
-def _backward_primitive(name: str, backward: Callable[..., Any]) -> Primitive:
+def _backward_primitive(name: str, backward: Callable[..., Any], fresh: list[bool]
+                        ) -> Primitive:
     """The derivative of one compiled result: the replayed backward pass, as one rule
-    giving every sink's gradient (what the node saved is the forward's kept slots)."""
+    giving every sink's gradient (what the node saved is the forward's kept slots).
+
+    A gradient that eager would have copied before it became a leaf's ``.grad`` (one
+    handed on unchanged, possibly to several inputs) is copied here; the others become
+    ``.grad`` as they are (``owns_grads``), as eager's do."""
+    copies = [k for k, f in enumerate(fresh) if not f]
 
     def vjp_all(g: Any, out: Any, inputs: Any, params: dict[str, Any], needs: Any
                 ) -> list[Any]:
@@ -120,10 +136,14 @@ def _backward_primitive(name: str, backward: Callable[..., Any]) -> Primitive:
                 f"compile: {name}'s result cannot be differentiated with create_graph=True "
                 "(a replayed backward is not itself recorded); differentiate the "
                 "uncompiled function for higher derivatives")
-        return backward(g, params["saved"])
+        grads: list[Any] = backward(g, params["saved"])
+        for k in copies:
+            grads[k] = np.array(grads[k])
+        return grads
 
     return Primitive(f"compiled {name}", lambda *a: None, vjp_all=vjp_all, saves=True,
-                     formula="the captured backward pass of the compiled function")
+                     formula="the captured backward pass of the compiled function",
+                     owns_grads=True)
 
 
 def _signature(leaf: Any) -> Any:
@@ -217,12 +237,19 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
             else:
                 sinks.append(("obj", recorder.externals[ext_index[slot]]))
         spec = outputs[index]
-        spec.prim = _backward_primitive(name, backward)
+        spec.prim = _backward_primitive(name, backward, tape.fresh)
         spec.sinks = sinks
     tape_out_tree = None if single else out_tree
     return Tape(name, forward, recorder.externals,
                 [e.requires_grad for e in recorder.externals], outputs, tape_out_tree,
-                positions, len(leaves))
+                positions, len(leaves), _unique_modules(recorder.modules))
+
+
+def _unique_modules(called: list[tuple[Any, bool]]) -> list[tuple[Any, bool]]:
+    seen: dict[int, tuple[Any, bool]] = {}
+    for module, training in called:
+        seen.setdefault(id(module), (module, bool(training)))
+    return list(seen.values())
 
 
 class Compiled:

@@ -34,11 +34,14 @@ class BackwardTape:
         seed: the slot of the incoming gradient ∂L/∂output.
         sinks: one ``(ref of the tensor, slot of its gradient)`` per gradient leaving the
             function, in the order the engine hands them on.
+        fresh: per sink, whether the engine would have let a leaf take that gradient as
+            its ``.grad`` without a copy (a rule made it for that input alone).
     """
 
     def __init__(self, steps: list[Step], seed: int, sinks: list[tuple[Ref, int]],
-                 n_slots: int) -> None:
+                 n_slots: int, fresh: list[bool]) -> None:
         self.steps, self.seed, self.sinks, self.n_slots = steps, seed, sinks, n_slots
+        self.fresh = fresh
 
 
 def capture_backward(recorder: Recorder, root: Traced, n_slots: int) -> BackwardTape:
@@ -95,11 +98,13 @@ def capture_backward(recorder: Recorder, root: Traced, n_slots: int) -> Backward
                 if sum_to is not None and getattr(gx, "shape", ()) != getattr(a, "shape", ()):
                     gx = walk.call(sum_to, f"{prim.name}: sum_to", [gx],
                                    {"shape": getattr(a, "shape", ())}, fine=True)
+            fresh = not computed and gx is not g  # as the engine decides (backward.py)
             if isinstance(gx, Traced):
                 gx = walk.call(_data_of, "data", [gx], {})
             parent = x._node
             if parent is None or id(parent) not in recorder.node_steps:
                 walk.sinks.append((recorder.ref(x), walk.ref(gx)[1]))
+                walk.fresh.append(fresh)
                 continue
             held = grads.get(parent)
             grads[parent] = gx if held is None else walk.call(operator.add, "sum", [held, gx],
@@ -108,7 +113,7 @@ def capture_backward(recorder: Recorder, root: Traced, n_slots: int) -> Backward
             counts[parent] = left
             if not left:
                 ready.append(parent)
-    return BackwardTape(walk.steps, seed_slot, walk.sinks, walk.n_slots)
+    return BackwardTape(walk.steps, seed_slot, walk.sinks, walk.n_slots, walk.fresh)
 
 
 def _data_of(value: Any) -> Any:
@@ -145,6 +150,7 @@ class _Walk:
         self.keep: list[Any] = []
         self.steps: list[Step] = []
         self.sinks: list[tuple[Ref, int]] = []
+        self.fresh: list[bool] = []
         self.known: dict[int, Ref] = {}  # the current node's output, inputs, saved
 
     def slot(self, value: Any) -> int:

@@ -199,3 +199,26 @@ def test_chainrule_train_compile(capsys):
     compiled = capsys.readouterr().out.splitlines()[-1]
     assert main(["train", "--dataset", "iris", "--epochs", "5", "--no-progress"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == compiled
+
+
+def test_a_gradient_handed_to_two_parameters_is_not_shared():
+    w1 = cr.tensor([1.0, 2.0], requires_grad=True)
+    w2 = cr.tensor([3.0, 4.0], requires_grad=True)
+    f = cr.compile(lambda x: ((w1 + w2) * x).sum())
+    for _ in range(2):
+        w1.grad = w2.grad = None
+        f(cr.tensor([5.0, 6.0])).backward()
+        assert not np.shares_memory(w1.grad.numpy(), w2.grad.numpy())
+    w1.grad.data[...] = 0.0
+    assert w2.grad.tolist() == [5.0, 6.0]
+
+
+def test_train_and_eval_modes_have_their_own_tapes():
+    drop = nn.Dropout(0.5)
+    f = cr.compile(lambda x: drop(x))
+    x = cr.ones(8)
+    assert (f(x).numpy() != 1.0).any()  # training: some dropped, the rest scaled
+    drop.eval()
+    assert f(x).tolist() == [1.0] * 8
+    drop.train()
+    assert (f(x).numpy() != 1.0).any()
