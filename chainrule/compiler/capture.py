@@ -182,6 +182,7 @@ class Recorder:
         self.node_steps: dict[int, int] = {}
         self.produced: set[int] = set()  # ids of Traced results of steps
         self.modules: list[tuple[Any, bool]] = []  # (module called, its training flag)
+        self.generators: list[tuple[Any, Any, Any]] = []  # (module, its generator, state)
         self.arg_slots = [self._track(a) for a in args]
         for a in args:
             self._track_array(a._data, self.slot_of[id(a)])
@@ -256,6 +257,24 @@ class Recorder:
         view = data.view(TapeArray)
         self._track(view, slot)
         return view
+
+    def module_called(self, module: Any) -> None:
+        """Note a module called by the function: its training flag is part of the tape's
+        signature, and a generator of its own must not be drawn from (see :meth:`done`)."""
+        self.modules.append((module, module.training))
+        generator = module.__dict__.get("generator")
+        if isinstance(generator, np.random.Generator):
+            self.generators.append((module, generator, generator.bit_generator.state))
+
+    def done(self) -> None:
+        """Refuse a capture that drew from a module's own generator: those draws would be
+        frozen (only the library's default generator is drawn afresh on each replay)."""
+        for module, generator, state in self.generators:
+            if generator.bit_generator.state != state:
+                raise self.refuse(
+                    f"{type(module).__name__} draws from a generator of its own; give it "
+                    "none (the library's default generator, seeded by cr.manual_seed, is "
+                    "drawn from afresh on every replay)")
 
     def python(self, value: Traced, what: str) -> None:
         """Refuse turning a tensor's values into Python while capturing (``item()``,

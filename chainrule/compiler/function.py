@@ -185,6 +185,7 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
     finally:
         STATE.capture = None
         STATE.generator = generator
+    recorder.done()
     if STATE.inplace_clock != clock:
         raise recorder.refuse("it changes a tensor in place (an in-place op, or a "
                               "BatchNorm updating its running statistics: call "

@@ -210,7 +210,7 @@ class Module:
         # A child is scoped as "name: Type" so two Linear layers stay apart in a drawing.
         label = self.__dict__.get("_label")
         if STATE.capture is not None:  # cr.compile: a train/eval switch captures again
-            STATE.capture.modules.append((self, self.training))
+            STATE.capture.module_called(self)
         with scope(type(self).__name__ if label is None else f"{label}: {type(self).__name__}"):
             return self.forward(*args, **kwargs)
 

@@ -222,3 +222,9 @@ def test_train_and_eval_modes_have_their_own_tapes():
     assert f(x).tolist() == [1.0] * 8
     drop.train()
     assert (f(x).numpy() != 1.0).any()
+
+
+def test_a_layer_with_its_own_generator_is_refused():
+    drop = nn.Dropout(0.5, generator=np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="Dropout draws from a generator of its own"):
+        cr.compile(lambda x: drop(x))(cr.ones(4))
