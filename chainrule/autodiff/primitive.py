@@ -70,6 +70,7 @@ class Primitive:
     prepare_g: Callable[[Any], Any] | None
     sum_to: Callable[..., Any] | None
     saves: bool
+    owns_grads: bool
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ where it cannot — never replayed as a stale constant:
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,10 @@ from chainrule.autodiff import Traced, apply
 #: A reference to a value in a step: ("s", slot), ("c", constant) or a nested container
 #: ("l", type, [refs]) for a list or tuple of values.
 Ref = tuple[Any, ...]
+
+
+class GuardFailed(Exception):
+    """A replay met a value for which the library takes another path than at capture."""
 
 
 class CaptureError(RuntimeError):
@@ -53,6 +58,14 @@ class Step:
     result is unused (a random draw advances the generator)."""
 
     __slots__ = ("fn", "args", "kwargs", "outs", "as_array", "effect", "name")
+
+    fn: Callable[..., Any]
+    args: list[Ref]
+    kwargs: dict[str, Ref]
+    outs: list[int]
+    as_array: bool
+    effect: bool
+    name: str
 
     def __init__(self, fn: Callable[..., Any], args: list[Ref], kwargs: dict[str, Ref],
                  outs: list[int], as_array: bool, name: str, effect: bool = False) -> None:
@@ -104,30 +117,37 @@ class TapeArray(np.ndarray):
     def T(self) -> Any:  # noqa: N802 - NumPy's name
         return self.transpose()
 
-    def _python(self, what: str) -> Any:
-        raise _active(what).refuse(f"{what} turns a tensor's values into Python")
+    def _python(self, what: str, convert: Callable[[Any], Any]) -> Any:
+        recorder = _active(what)
+        caller = sys._getframe(2).f_globals.get("__name__", "")
+        if recorder.fine or not caller.startswith("chainrule."):
+            raise recorder.refuse(f"{what} turns a tensor's values into Python")
+        # the library reading the values (cross_entropy choosing its fused path when every
+        # target is a class, counting the rows it averages): the answer is kept, with a
+        # guard that a replay checks; user code that does this is refused
+        return recorder.guard(self, convert)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         raise _active("setitem").refuse("assigning into a tensor's values changes them in "
                                         "place")
 
     def item(self, *args: Any) -> Any:
-        return self._python("item()")
+        return self._python("item()", lambda a: a.item(*args))
 
     def tolist(self) -> Any:
-        return self._python("tolist()")
+        return self._python("tolist()", np.ndarray.tolist)
 
     def __bool__(self) -> bool:
-        return bool(self._python("bool()"))
+        return bool(self._python("bool()", bool))
 
     def __float__(self) -> float:
-        return float(self._python("float()"))
+        return float(self._python("float()", float))
 
     def __int__(self) -> int:
-        return int(self._python("int()"))
+        return int(self._python("int()", int))
 
     def __index__(self) -> int:
-        return int(self._python("an index"))
+        return int(self._python("an index", int))
 
 
 _METADATA_FUNCTIONS = frozenset({np.shape, np.ndim, np.size, np.result_type, np.can_cast,
@@ -258,6 +278,15 @@ class Recorder:
         self._track(view, slot)
         return view
 
+    def guard(self, value: TapeArray, convert: Callable[[Any], Any]) -> Any:
+        """``convert(value)`` now (a truth, a number), recorded as a step that makes a
+        replay stop — and the function be captured again — when it differs."""
+        answer = convert(value.view(np.ndarray))
+        slot = self._new_slot()
+        self.steps.append(Step(_Guard(convert, answer), [self.ref(value)], {}, [slot], False,
+                               "guard", effect=True))
+        return answer
+
     def module_called(self, module: Any) -> None:
         """Note a module called by the function: its training flag is part of the tape's
         signature, and a generator of its own must not be drawn from (see :meth:`done`)."""
@@ -379,6 +408,19 @@ def _first_of(prim: Any) -> Callable[..., Any]:
     return found
 
 
+class _Guard:
+    """``guard(value)``: raise :class:`GuardFailed` unless ``convert(value)`` is still the
+    captured ``answer``."""
+
+    def __init__(self, convert: Callable[[Any], Any], answer: Any) -> None:
+        self.convert, self.answer = convert, answer
+
+    def __call__(self, value: Any) -> None:
+        answer = self.convert(value)
+        if type(answer) is not type(self.answer) or answer != self.answer:
+            raise GuardFailed
+
+
 def _item(sequence: Any, i: int) -> Any:
     return sequence[i]
 
@@ -432,3 +474,49 @@ class _Draw:
         if isinstance(generator, RecordingGenerator):  # drawn while capturing: the real one
             generator = generator._real
         return getattr(generator, self.name)(*args, **kwargs)
+
+
+#: NumPy's converters are C functions that NumPy's protocols do not reach: while a function
+#: is captured they are wrapped, so a copy of a followed value is followed too (a copy the
+#: tape did not see would be replayed as a stale constant).
+_CONVERTERS = ("array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray")
+
+
+def _followed(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def convert(*args: Any, **kwargs: Any) -> Any:
+        recorder = STATE.capture
+        if isinstance(recorder, Recorder) and (
+                any(_has_tape(a) for a in args) or any(_has_tape(v) for v in kwargs.values())):
+            return recorder.numpy_call(original, f"np.{name}", args, kwargs)
+        return original(*args, **kwargs)
+
+    convert.__name__ = name
+    convert.__wrapped__ = original  # type: ignore[attr-defined]
+    return convert
+
+
+def _copyto(dst: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
+    recorder = STATE.capture
+    if isinstance(recorder, Recorder) and (_has_tape(src) or _has_tape(dst)):
+        raise recorder.refuse("np.copyto writes a tensor's values into an array in place")
+    return _ORIGINALS["copyto"](dst, src, *args, **kwargs)
+
+
+_ORIGINALS: dict[str, Any] = {}
+
+
+def follow_numpy() -> None:
+    """Wrap NumPy's converters (and refuse ``np.copyto`` of followed values) while a
+    function is captured; :func:`restore_numpy` undoes it."""
+    for name in (*_CONVERTERS, "copyto"):
+        _ORIGINALS[name] = getattr(np, name)
+    for name in _CONVERTERS:
+        setattr(np, name, _followed(name, _ORIGINALS[name]))
+    np.copyto = _copyto
+
+
+def restore_numpy() -> None:
+    """Put NumPy's own converters back."""
+    for name, original in _ORIGINALS.items():
+        setattr(np, name, original)
+    _ORIGINALS.clear()

@@ -26,7 +26,15 @@ from chainrule._config import STATE
 from chainrule._quiet import quiet_runner
 from chainrule.autodiff import Node, Primitive, Traced, wrap_result
 from chainrule.autodiff.scope import SCOPES
-from chainrule.compiler.capture import CaptureError, Recorder, RecordingGenerator, Ref
+from chainrule.compiler.capture import (
+    CaptureError,
+    GuardFailed,
+    Recorder,
+    RecordingGenerator,
+    Ref,
+    follow_numpy,
+    restore_numpy,
+)
 from chainrule.compiler.codegen import backward_function, backward_reads, forward_function
 from chainrule.compiler.walk import capture_backward
 from chainrule.pytree import TreeDef, flatten, unflatten
@@ -85,8 +93,11 @@ class Tape:
         arrays = [_array(leaves[i]) for i in self.tensor_positions]
         arrays.extend(e._data for e in self.externals)
         run = quiet_runner()
-        results, kept = (self.forward(*arrays) if run is None
-                         else run(self.forward, *arrays))
+        try:
+            results, kept = (self.forward(*arrays) if run is None
+                             else run(self.forward, *arrays))
+        except GuardFailed:  # the library would take another path: capture again
+            return _AGAIN
         grad = STATE.grad_enabled
         outs = []
         for spec, value in zip(self.outputs, results):
@@ -113,6 +124,9 @@ class Tape:
                 out.requires_grad = False
             outs.append(out)
         return outs[0] if self.out_tree is None else unflatten(self.out_tree, outs)
+
+
+_AGAIN = object()  # a replay's answer when a guard failed
 
 
 def _array(leaf: Any) -> Any:
@@ -179,10 +193,12 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
     clock, generator = STATE.inplace_clock, STATE.generator
     STATE.capture = recorder
     STATE.generator = RecordingGenerator(recorder, generator)  # type: ignore[assignment]
+    follow_numpy()
     try:
         args, kwargs = unflatten(tree, stand_ins)
         result = f(*args, **kwargs)
     finally:
+        restore_numpy()
         STATE.capture = None
         STATE.generator = generator
     recorder.done()
@@ -261,7 +277,7 @@ class Compiled:
         if not callable(f):
             raise TypeError(f"compile: expected a function, got {type(f).__name__}")
         self.f = f
-        self.name = getattr(f, "__name__", type(f).__name__)
+        self.name: str = getattr(f, "__name__", type(f).__name__)
         self.cache_size = cache_size
         self._tapes: OrderedDict[Any, Tape] = OrderedDict()
         self.__doc__ = getattr(f, "__doc__", None)
@@ -282,13 +298,18 @@ class Compiled:
             leaves, tree = flatten((args, kwargs))
             key = (STATE.grad_enabled, tree, *[_signature(leaf) for leaf in leaves])
         tape = self._tapes.get(key)
-        if tape is None or not tape.still_valid():
-            full_tree = tree if tree is not None else flatten((args, {}))[1]
-            tape = capture(self.f, self.name, leaves, full_tree, bool(kwargs))
-            self._tapes[key] = tape
-            while len(self._tapes) > self.cache_size:
-                self._tapes.popitem(last=False)
-        return tape.replay(leaves)
+        if tape is not None and tape.still_valid():
+            result = tape.replay(leaves)
+            if result is not _AGAIN:
+                return result
+        full_tree = tree if tree is not None else flatten((args, {}))[1]
+        tape = capture(self.f, self.name, leaves, full_tree, bool(kwargs))
+        self._tapes[key] = tape
+        while len(self._tapes) > self.cache_size:
+            self._tapes.popitem(last=False)
+        result = tape.replay(leaves)
+        assert result is not _AGAIN, "a tape's guards fail on the values it was captured on"
+        return result
 
 
 def compile(f: Callable[..., Any]) -> Compiled:  # noqa: A001 - the API's name

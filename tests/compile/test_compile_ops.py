@@ -65,7 +65,7 @@ def test_compiled_sample_equals_eager(sample):
 from fuzz_programs import Program, examples, programs, run_chainrule  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=examples(40),
+FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=examples(150),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
 
