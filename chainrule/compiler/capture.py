@@ -203,6 +203,7 @@ class Recorder:
         self.produced: set[int] = set()  # ids of Traced results of steps
         self.modules: list[tuple[Any, bool]] = []  # (module called, its training flag)
         self.generators: list[tuple[Any, Any, Any]] = []  # (module, its generator, state)
+        self.guarded: set[tuple[int, Any]] = set()
         self.arg_slots = [self._track(a) for a in args]
         for a in args:
             self._track_array(a._data, self.slot_of[id(a)])
@@ -282,6 +283,10 @@ class Recorder:
         """``convert(value)`` now (a truth, a number), recorded as a step that makes a
         replay stop — and the function be captured again — when it differs."""
         answer = convert(value.view(np.ndarray))
+        key = (id(value), convert)
+        if key in self.guarded:  # asked again (``a <= b <= c``, ``not``): one guard
+            return answer
+        self.guarded.add(key)
         slot = self._new_slot()
         self.steps.append(Step(_Guard(convert, answer), [self.ref(value)], {}, [slot], False,
                                "guard", effect=True))

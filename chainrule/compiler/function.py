@@ -233,7 +233,11 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
     n_slots = recorder.n_slots
     tapes = []
     for index, value in backward_tapes:
-        tapes.append((index, capture_backward(recorder, value, n_slots)))
+        follow_numpy()  # a rule recorded call by call must not copy values unseen either
+        try:
+            tapes.append((index, capture_backward(recorder, value, n_slots)))
+        finally:
+            restore_numpy()
     keep_set: set[int] = set()
     reads = {}
     for index, tape in tapes:
