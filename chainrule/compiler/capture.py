@@ -81,7 +81,7 @@ class TapeArray(np.ndarray):
         recorder = _active("np." + getattr(ufunc, "__name__", str(ufunc)))
         if "out" in kwargs or method == "at":
             raise recorder.refuse(f"np.{ufunc.__name__}(..., out=) writes into an array "
-                                  "in place")
+                                  "in place", in_place=True)
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         return recorder.numpy_call(fn, f"np.{ufunc.__name__}", inputs, kwargs)
 
@@ -129,7 +129,7 @@ class TapeArray(np.ndarray):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         raise _active("setitem").refuse("assigning into a tensor's values changes them in "
-                                        "place")
+                                        "place", in_place=True)
 
     def item(self, *args: Any) -> Any:
         return self._python("item()", lambda a: a.item(*args))
@@ -209,7 +209,15 @@ class Recorder:
             self._track_array(a._data, self.slot_of[id(a)])
 
     # ------------------------------------------------------------ slots
-    def refuse(self, why: str) -> CaptureError:
+    def refuse(self, why: str, in_place: bool = False) -> CaptureError:
+        """The one-line error for a function that cannot be captured: ``why``, and what to
+        do instead (``in_place``: the function changes a tensor's values)."""
+        if in_place:
+            return CaptureError(
+                f"compile: cannot capture {self.name}: {why}; a replay would not repeat the "
+                "change. Call model.eval() (a BatchNorm updates its running statistics in "
+                "training mode), move the change out of the compiled function, or call it "
+                "uncompiled")
         return CaptureError(
             f"compile: cannot capture {self.name}: {why}; a replay would repeat the "
             "captured branch. Keep value-dependent Python (if/while on values, .item(), "
@@ -503,7 +511,8 @@ def _followed(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
 def _copyto(dst: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
     recorder = STATE.capture
     if isinstance(recorder, Recorder) and (_has_tape(src) or _has_tape(dst)):
-        raise recorder.refuse("np.copyto writes a tensor's values into an array in place")
+        raise recorder.refuse("np.copyto writes a tensor's values into an array in place",
+                              in_place=True)
     return _ORIGINALS["copyto"](dst, src, *args, **kwargs)
 
 

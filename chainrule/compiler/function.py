@@ -203,9 +203,7 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
         STATE.generator = generator
     recorder.done()
     if STATE.inplace_clock != clock:
-        raise recorder.refuse("it changes a tensor in place (an in-place op, or a "
-                              "BatchNorm updating its running statistics: call "
-                              "model.eval() or compile without it)")
+        raise recorder.refuse("it changes a tensor in place", in_place=True)
     out_leaves, out_tree = flatten(result)
     single = not isinstance(result, (tuple, list, dict)) and result is not None
     outputs: list[_Output] = []
@@ -307,7 +305,10 @@ class Compiled:
             if result is not _AGAIN:
                 return result
         full_tree = tree if tree is not None else flatten((args, {}))[1]
-        tape = capture(self.f, self.name, leaves, full_tree, bool(kwargs))
+        try:
+            tape = capture(self.f, self.name, leaves, full_tree, bool(kwargs))
+        except CaptureError as refusal:  # the builtin exception, one line (API.md)
+            raise RuntimeError(str(refusal)) from None
         self._tapes[key] = tape
         while len(self._tapes) > self.cache_size:
             self._tapes.popitem(last=False)
