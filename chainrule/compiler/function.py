@@ -291,6 +291,8 @@ class Compiled:
         return len(self._tapes)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if STATE.capture is not None:  # inside another function being captured: be part
+            return self.f(*args, **kwargs)  # of its tape (a replay would be invisible to it)
         if not kwargs and all(type(a) is Tensor for a in args):  # the common case
             leaves: list[Any] = list(args)
             key: Any = (STATE.grad_enabled, *[(a._data.shape, a._data.dtype, a.requires_grad)

@@ -295,3 +295,11 @@ def test_a_library_path_chosen_by_value_is_guarded():
     for targets in ([0, 2, 2, 0], [0, 1, 2, 1], [2, 0, 0, 2]):
         t = cr.tensor(np.array(targets))
         assert np.array_equal(f(x, t).numpy(), F.cross_entropy(x, t, ignore_index=1).numpy())
+
+
+def test_a_compiled_function_inside_another_is_part_of_its_tape():
+    inner = cr.compile(lambda x: x * x)
+    outer = cr.compile(lambda x: inner(x).sum())
+    inner(cr.tensor([1.0, 2.0]))  # inner has a tape of its own already
+    assert outer(cr.tensor([1.0, 2.0])).item() == 5.0
+    assert outer(cr.tensor([3.0, 4.0])).item() == 25.0
