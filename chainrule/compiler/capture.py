@@ -89,7 +89,11 @@ class TapeArray(np.ndarray):
         if func in _METADATA_FUNCTIONS:  # shapes and dtypes: fixed by the signature
             return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
         recorder = _active("np." + func.__name__)
-        return recorder.numpy_call(func, f"np.{func.__name__}", args, kwargs)
+        name = f"np.{func.__name__}"
+        core = _REDUCTIONS.get(func)
+        if core is not None and len(args) <= 2 and set(kwargs) <= {"axis", "dtype", "keepdims"}:
+            func = core  # np.sum(a, …) is np.add.reduce(a, …) behind a Python wrapper
+        return recorder.numpy_call(func, name, args, kwargs)
 
     # ndarray methods that do not pass through NumPy's protocols
     def astype(self, *args: Any, **kwargs: Any) -> Any:
@@ -149,6 +153,12 @@ class TapeArray(np.ndarray):
     def __index__(self) -> int:
         return int(self._python("an index", int))
 
+
+#: NumPy's reductions and the ufunc methods they call on an ndarray (the same results; the
+#: replay skips the wrapper's Python).
+_REDUCTIONS: dict[Any, Any] = {np.sum: np.add.reduce, np.prod: np.multiply.reduce,
+                               np.max: np.maximum.reduce, np.amax: np.maximum.reduce,
+                               np.min: np.minimum.reduce, np.amin: np.minimum.reduce}
 
 _METADATA_FUNCTIONS = frozenset({np.shape, np.ndim, np.size, np.result_type, np.can_cast,
                                  np.iscomplexobj, np.isrealobj})
@@ -358,6 +368,10 @@ class Recorder:
         arg_refs = [self.ref(a) for a in args]
         kw_refs = {k: self.ref(v) for k, v in params.items()}
         fn = _first_of(prim) if prim.saves else prim.forward
+        if self.fine and not prim.saves:
+            traced = self._fine_forward(fn, args, params)
+            if traced is not None:
+                return traced
         STATE.capture = None
         try:
             run = quiet_runner()
@@ -368,6 +382,25 @@ class Recorder:
         finally:
             STATE.capture = self
         return self._numpy_result(fn, prim.name, arg_refs, kw_refs, result, False)
+
+    def _fine_forward(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                      params: dict[str, Any]) -> Any:
+        """Inside a derivative rule recorded call by call, the primitive's forward recorded
+        call by call too (its NumPy calls on the TapeArrays); ``None``, with nothing
+        recorded, when it cannot be (see :meth:`chainrule.compiler.walk._Walk.fine`)."""
+        n_steps, n_slots = len(self.steps), self.n_slots
+        try:
+            run = quiet_runner()
+            result = fn(*args, **params) if run is None else run(fn, *args, **params)
+        except Exception:  # noqa: BLE001 - a refusal, or NumPy on a TapeArray: record whole
+            result = None
+        if (type(result) is TapeArray and id(result) in self.slot_of
+                and not any(constant_array(r) for step in self.steps[n_steps:]
+                            for r in [*step.args, *step.kwargs.values()])):
+            return result
+        del self.steps[n_steps:]
+        self.n_slots = n_slots
+        return None
 
     def numpy_call(self, fn: Callable[..., Any], name: str, args: Any, kwargs: Any,
                    effect: bool = False) -> Any:
@@ -534,3 +567,26 @@ def restore_numpy() -> None:
     for name, original in _ORIGINALS.items():
         setattr(np, name, original)
     _ORIGINALS.clear()
+
+
+def holds_array(value: Any) -> bool:
+    """Whether ``value`` is an array or a container holding one."""
+    if isinstance(value, np.ndarray):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(holds_array(v) for v in value)
+    if isinstance(value, dict):
+        return any(holds_array(v) for v in value.values())
+    return False
+
+
+def constant_array(ref: Ref) -> bool:
+    """Whether ``ref`` holds an array as a constant (built inside a rule from values the
+    trace did not follow, it would be frozen)."""
+    if ref[0] == "c":
+        return holds_array(ref[1])
+    if ref[0] == "l":
+        return any(constant_array(r) for r in ref[2])
+    if ref[0] == "d":
+        return any(constant_array(r) for r in ref[1].values())
+    return False

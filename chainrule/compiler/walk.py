@@ -23,7 +23,14 @@ import numpy as np
 
 from chainrule._config import STATE
 from chainrule.autodiff import Node, Traced
-from chainrule.compiler.capture import Recorder, Ref, Step, TapeArray
+from chainrule.compiler.capture import (
+    Recorder,
+    Ref,
+    Step,
+    TapeArray,
+    constant_array,
+    holds_array,
+)
 
 
 class BackwardTape:
@@ -214,7 +221,7 @@ class _Walk:
                 return view
             if ref[0] == "l":
                 return ref[1](follow(v, r) for v, r in zip(value, ref[2]))
-            if ref[0] == "s" or (ref[0] == "c" and _holds_array(value)):
+            if ref[0] == "s" or (ref[0] == "c" and holds_array(value)):
                 raise _NotFollowed  # a container, or an array the tape has as a constant
             return value
 
@@ -233,7 +240,7 @@ class _Walk:
         if type(result) is not TapeArray or id(result) not in trace.slot_of:
             return None
         for step in trace.steps:
-            if any(_constant_array(r) for r in [*step.args, *step.kwargs.values()]):
+            if any(constant_array(r) for r in [*step.args, *step.kwargs.values()]):
                 return None
         self.steps.extend(trace.steps)
         self.n_slots = trace.n_slots
@@ -247,25 +254,3 @@ class _Walk:
 
 class _NotFollowed(Exception):
     """A rule's argument that a fine trace cannot follow."""
-
-
-def _holds_array(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_holds_array(v) for v in value)
-    if isinstance(value, dict):
-        return any(_holds_array(v) for v in value.values())
-    return False
-
-
-def _constant_array(ref: Ref) -> bool:
-    """Whether ``ref`` holds an array as a constant (built inside a rule from values the
-    trace did not follow, it would be frozen)."""
-    if ref[0] == "c":
-        return _holds_array(ref[1])
-    if ref[0] == "l":
-        return any(_constant_array(r) for r in ref[2])
-    if ref[0] == "d":
-        return any(_constant_array(r) for r in ref[1].values())
-    return False
