@@ -193,8 +193,8 @@ class Recorder:
     Attributes:
         steps: the forward steps, in order.
         n_slots: how many slots are numbered so far.
-        externals: the tensors the function closes over, in order of first use; slot
-            ``externals_base + i`` holds ``externals[i]``'s data.
+        externals: the tensors the function closes over, in order of first use;
+            ``external_slots[i]`` is the slot of ``externals[i]``'s data.
         node_steps: ``id(node)`` → index of the step that recorded it (for the backward).
     """
 
@@ -210,7 +210,6 @@ class Recorder:
         self.externals: list[Traced] = []
         self.external_slots: list[int] = []
         self.node_steps: dict[int, int] = {}
-        self.produced: set[int] = set()  # ids of Traced results of steps
         self.modules: list[tuple[Any, bool]] = []  # (module called, its training flag)
         self.generators: list[tuple[Any, Any, Any]] = []  # (module, its generator, state)
         self.guarded: set[tuple[int, Any]] = set()
@@ -329,10 +328,14 @@ class Recorder:
                     "drawn from afresh on every replay)")
 
     def python(self, value: Traced, what: str) -> None:
-        """Refuse turning a tensor's values into Python while capturing (``item()``,
-        ``float()``, ``bool()``, ``tolist()``): the branch it decides would be frozen."""
-        raise self.refuse(f"{what} turns a tensor's values into Python (shape "
-                          f"{tuple(value._data.shape)})")
+        """A tensor's values turned into Python while capturing (``item()``, ``float()``,
+        ``bool()``, ``tolist()``): refused in user code — the branch it decides would be
+        frozen — and guarded in the library's (see :meth:`guard`)."""
+        caller = sys._getframe(2).f_globals.get("__name__", "")
+        if self.fine or not caller.startswith("chainrule."):
+            raise self.refuse(f"{what} turns a tensor's values into Python (shape "
+                              f"{tuple(value._data.shape)})")
+        self.guard(self.read(value, what), _CONVERSIONS[what])
 
     # ------------------------------------------------------------ recording
     def apply(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any],
@@ -350,7 +353,6 @@ class Recorder:
         node = result._node
         out_slot = self._track(result)
         self._track_array(result._data, out_slot)
-        self.produced.add(id(result))
         outs = [out_slot]
         if prim.saves:
             outs.append(self._new_slot())
@@ -435,6 +437,10 @@ class Recorder:
         """The reference of one of the function's results."""
         return self.ref(value)
 
+
+_CONVERSIONS: dict[str, Callable[[Any], Any]] = {
+    "item()": np.ndarray.item, "tolist()": np.ndarray.tolist, "bool()": bool,
+    "float()": float, "int()": int}
 
 _FIRSTS: dict[int, Callable[..., Any]] = {}
 
