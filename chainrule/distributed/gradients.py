@@ -8,8 +8,8 @@ computes on the union batch :math:`B = \bigcup_r B_r` is the sample-weighted mea
 
 so every rank multiplies its gradients by :math:`n_r`, the ranks sum the products and the
 counts in one ``Allreduce``, and divide. (PyTorch's DDP averages :math:`\frac1W\sum_r g_r`,
-which equals :math:`g` only when every :math:`n_r` is the same: with uneven shards it
-drifts from one-process training by :math:`10^{-5}`–:math:`10^{-4}`.)
+which equals :math:`g` only when every :math:`n_r` is the same: with uneven batches it
+drifts away from one-process training; see docs/distributed.md.)
 
 The gradients live in one contiguous buffer, the *arena*: every parameter's ``.grad`` is a
 view of its slice, so ``backward`` accumulates straight into it and the whole step's

@@ -145,3 +145,45 @@ def test_without_mpi4py_the_hint_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "mpi4py", None)
     with pytest.raises(ModuleNotFoundError, match=r'pip install "chainrule\[mpi\]"'):
         _mpi._mpi()
+
+
+def _simulated_ranks(world: int, batch: int, weighted: bool, steps: int = 200) -> list:
+    """SGD with momentum on ``world`` simulated ranks (their shards in one process), the
+    gradients averaged by sample count or, as DDP does, as the mean of the ranks' means."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 8))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(np.int64)
+    data = cr.data.TensorDataset(X, y)
+    cr.manual_seed(1)
+    model = nn.MLP([8, 16, 2], activation="tanh").double()
+    params = list(model.parameters())
+    opt = optim.SGD(params, lr=0.05, momentum=0.9)
+    loaders = [cr.data.DataLoader(Shard(data, r, world, 0), batch_size=batch, shuffle=True,
+                                  seed=7) for r in range(world)]
+    done = 0
+    while done < steps:
+        for batches in zip(*[list(loader) for loader in loaders]):  # ragged ends: see below
+            grads, counts = [], []
+            for xb, yb in batches:
+                opt.zero_grad()
+                F.cross_entropy(model(xb), yb).backward()
+                grads.append([p.grad.data.copy() for p in params])
+                counts.append(len(yb))
+            for i, p in enumerate(params):
+                p.grad = cr.tensor(sum(n * g[i] for n, g in zip(counts, grads)) / sum(counts)
+                                   if weighted else sum(g[i] for g in grads) / len(grads))
+            opt.step()
+            done += 1
+            if done == steps:
+                break
+    return [p.data.copy() for p in params]
+
+
+def test_averaging_by_sample_count_is_one_process_and_the_mean_of_means_drifts():
+    # 1,000 samples on 3 ranks, 10 per batch: every epoch ends with batches of 4, 3, 3, the
+    # one step where the weighting matters (each rank has the same number of batches here)
+    one = _simulated_ranks(1, 30, True)
+    weighted = _simulated_ranks(3, 10, True)
+    mean_of_means = _simulated_ranks(3, 10, False)
+    assert max(np.abs(a - b).max() for a, b in zip(weighted, one)) < 1e-12
+    assert max(np.abs(a - b).max() for a, b in zip(mean_of_means, one)) > 1e-5
