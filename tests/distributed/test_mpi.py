@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -168,5 +169,7 @@ def test_a_user_error_on_every_rank_ends_the_job_with_status_2_and_one_line(tmp_
     job = _run(2, "-m", "chainrule", "train", "--dataset", "iris", "--distributed", "--load",
                str(tmp_path / "missing.npz"))
     assert job.returncode == 2
-    assert "chainrule: error: rank 0 of 2: train: --load" in job.stderr
+    # whichever rank aborts first is heard; the other may be killed before it speaks
+    assert re.search(r"chainrule: error: rank [01] of 2: train: --load '.*missing\.npz': no "
+                     r"such file", job.stderr)
     assert "Traceback" not in job.stderr
