@@ -59,7 +59,12 @@ class _Synchronizer:
         self.model = model
         self.is_main = distributed.is_main()
         params = _parameters(optimizer)
-        broadcast_arrays([p.data for p in params] + _buffers(model), root=0)
+        # the model's frozen parameters too: every rank must hold the same model
+        model_params = getattr(model, "parameters", None)
+        extra = list(model_params()) if callable(model_params) else []
+        known = {id(p) for p in params}
+        everything = params + [p for p in extra if id(p) not in known]
+        broadcast_arrays([p.data for p in everything] + _buffers(model), root=0)
         self.arena = GradientArena(params)
 
     def zero_grad(self) -> None:

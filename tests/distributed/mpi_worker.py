@@ -9,6 +9,7 @@ Scenarios:
   raise        the last rank raises inside training at step 20.
   kill         the last rank SIGKILLs itself inside training at step 20.
   abort        the last rank calls cr.distributed.abort(3, ...) at step 20.
+  exit         the last rank calls sys.exit(3) at step 20 (run with python -m mpi4py).
 For the failures, the failing rank writes the time of failure to OUT first.
 """
 
@@ -134,9 +135,21 @@ def _collectives(cr: Any, np: Any, comm: Any, world: int, rank: int) -> dict[str
     loader = cr.data.DataLoader(part, batch_size=64, shuffle=True)
     epochs = [np.concatenate([b[0].data for b in loader]) for _ in range(2)]
     gathered = [comm.allgather(e.tolist()) for e in epochs]
+    # fit copies rank 0's frozen parameters too, not only those it trains
+    from chainrule import optim
+    from chainrule.nn import functional as F
+
+    cr.manual_seed(200 + rank)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    net[0].requires_grad_(False)
+    data = cr.data.TensorDataset(cr.randn(12, 3, seed=0), cr.zeros(12, 2))
+    cr.fit(net, F.mse_loss, optim.SGD(net[1].parameters(), lr=0.1),
+           cr.data.DataLoader(cr.distributed.shard(data), batch_size=4), 1, progress=False,
+           distributed=True)
+    frozen = comm.allgather(net[0].weight.data.tobytes() + net[1].weight.data.tobytes())
     return {
         "sum": summed.tolist(), "max": biggest.tolist(),
-        "broadcast_equal": len(set(weights)) == 1,
+        "broadcast_equal": len(set(weights)) == 1, "frozen_equal": len(set(frozen)) == 1,
         "sizes": [len(g) for g in gathered[0]],
         "cover": [sorted(i for g in parts for i in g) == list(range(N_SAMPLES))
                   for parts in gathered],
@@ -195,6 +208,8 @@ def failure(kind: str, out: str) -> None:
             raise RuntimeError("a deliberate failure on the last rank")
         if kind == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
+        if kind == "exit":  # run under `python -m mpi4py`, whose runner aborts the job
+            sys.exit(3)
         cr.distributed.abort(3, "giving up on purpose")
 
     _train(cr, np, comm, np.float64, "sgd", 10, world, 0, True, on_step=fail)
