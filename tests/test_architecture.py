@@ -20,12 +20,13 @@ LAYERS = [
     ("pytree", 4), ("transforms", 4), ("explain", 4), ("checking", 4), ("custom_function", 4),
     ("calculus", 4), ("serialization", 4),
     ("nn", 5), ("data", 5),
-    ("optim", 6), ("train", 6),
+    ("optim", 6), ("train", 6), ("distributed", 6),
     ("viz", 7), ("cli", 7), ("__main__", 7),
 ]
 
 # Third-party modules and the lowest layer allowed to import them.
-FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "mnist1d": 5, "torch": None}
+FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "mnist1d": 5, "torch": None,
+          "mpi4py": 6}
 
 # The same rule one level down, for a package whose submodules stack: package → {first part
 # of the submodule's name: rank}. A submodule imports only from its own rank or below, and
@@ -43,7 +44,8 @@ SUBLAYERS = {
            "pooling": 2, "normalization": 2, "embedding": 2, "conv": 2,
            "attention": 2, "transformer": 3,
            "recurrent": 2, "recurrent_cells": 2},
-    "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2},
+    "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2, "parallel": 1},
+    "distributed": {"_mpi": 0, "collectives": 1, "gradients": 1},
 }
 
 
