@@ -21,10 +21,13 @@ import numpy as np
 from chainrule.autodiff import Primitive, raw
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
+from chainrule.ops._batching import batch_size, materialize
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
-from chainrule.ops.elementwise import div, exp, mul, sub
+from chainrule.ops.composites import log_softmax
+from chainrule.ops.elementwise import div, exp, mul, neg, sub
 from chainrule.ops.reductions import sum as reduce_sum
+from chainrule.ops.shape import getitem
 
 
 def _row_shift(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -116,6 +119,20 @@ def _softmax_array(x: np.ndarray) -> np.ndarray:
 _draw = Draw("losses")
 
 
+def _softmax_cross_entropy_batch(prim: Any, values: list[Any], bdims: list[Any],
+                                 params: dict[str, Any]) -> tuple[Any, Any]:
+    """The loss of each example of the batch: its own mean over its N rows, so not the fused
+    kernel (one mean over all B·N rows) but log_softmax, the targets picked, and a mean
+    over axis 1 — (B, N, C) logits, the (N,) targets shared by the examples."""
+    size = batch_size(values, bdims)
+    x = materialize(values[0], bdims[0], size)
+    _, n, _ = shape_of(x)
+    target = np.broadcast_to(np.asarray(params["target"]), (size, n))
+    picked = getitem(log_softmax(x, axis=2),
+                     index=(np.arange(size)[:, None], np.arange(n)[None, :], target))
+    return div(neg(reduce_sum(picked, axis=(1,))), n), 0
+
+
 def _sce_sample(x: Any, target: np.ndarray) -> Any:
     return softmax_cross_entropy(x, target=target)
 
@@ -128,6 +145,7 @@ softmax_cross_entropy: Primitive = primitive(
     [_softmax_cross_entropy_vjp],
     formula="∂L/∂xᵢ꜀ = (softmax(xᵢ)꜀ − [c = yᵢ])·g/N",
     check=_check_softmax_cross_entropy,
+    batch=_softmax_cross_entropy_batch,
     saves=True,
     samples=[
         sample("(4,3)", _sce_sample, [_draw.normal(4, 3)], target=np.array([0, 2, 1, 2])),
