@@ -37,6 +37,7 @@ from chainrule.errors import shape_str
 from chainrule.function_forms import concatenate, stack
 from chainrule.pytree import PyTree, TreeDef, flatten, flatten_as, map_leaves, unflatten
 from chainrule.tensor import Tensor, wrap
+from chainrule.vectorize import vmap
 
 _LEAF_RULE = ("a differentiated argument must be a Tensor, NumPy array or number, or a dict, "
               "list or tuple of them (pass other data in an argument not in argnums)")
@@ -228,17 +229,18 @@ def _batched_gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any,
 
 
 def _vmapped_cotangent(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
-                       retain_graph: bool) -> list[Tensor]:
+                       own: Sequence[Tensor]) -> list[Tensor]:
     """:func:`_gradients` for a batch of cotangents (``vmap`` over a vector-Jacobian
     product, as :func:`jacrev` runs it): the backward pass runs its rules on the batched
     cotangent, so each rule's primitives run by their batching rules."""
+    keep = outer or reaches_leaf(out, [*variables, *own])  # as _gradients decides
     grads = _backward(out, cotangent, True, True, targets=variables)
     result: list[Tensor] = []
     for v, g in zip(variables, grads):
         if g is None:
             result.append(_zeros_for(v))
         else:
-            result.append(g if outer else g.detach())
+            result.append(g if keep else g.detach())
     return result
 
 
@@ -256,7 +258,7 @@ def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: 
         if isinstance(cotangent, batching.BatchedTensor):
             if not out.requires_grad:
                 return [_zeros_for(v) for v in variables]
-            return _vmapped_cotangent(out, variables, cotangent, outer, retain_graph)
+            return _vmapped_cotangent(out, variables, cotangent, outer, own)
     if not out.requires_grad:
         return [_zeros_for(v) for v in variables]
     create = outer or reaches_leaf(out, [*variables, *own]) or isinstance(cotangent, Traced) and (
@@ -419,13 +421,22 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[PyTree, Callable[[Any], t
 
 def _jacobian_rows(f: Callable[..., Any], argnums: int | Sequence[int], op: str
                    ) -> Callable[..., PyTree]:
-    """Reverse mode: row i of the Jacobian is eᵢᵀJ, one backward pass per output element."""
+    """Reverse mode: row i of the Jacobian is eᵢᵀJ, all rows in one backward pass mapped
+    over the unit vectors eᵢ (``vmap``); inside ``vmap``, one backward pass per row."""
 
     def jacobian_f(*args: Any) -> PyTree:
         call = _Call(f, args, _argnums_tuple(argnums, len(args), op), op)
         outs, out_tree = _output_leaves(call.out, op)
         with enable_grad():
             root = _join(outs)
+            if root.size and not call.levels:
+                # every row at once: the vector-Jacobian product mapped over the unit
+                # vectors, its backward pass run by the batching rules
+                basis = np.eye(root.size, dtype=root.dtype).reshape((root.size, *root.shape))
+                blocks = vmap(lambda e: _gradients(root, call.variables, e, call.outer,
+                                                   retain_graph=True))(basis)
+                return _assemble(call, argnums, outs, out_tree, blocks)
+            # inside vmap (the variables batched already): one backward pass per row
             rows: list[list[Tensor]] = [[] for _ in call.variables]
             for i in range(root.size):
                 basis = np.zeros(root.size, dtype=root.dtype)
@@ -456,8 +467,8 @@ def _assemble(call: _Call, argnums: int | Sequence[int], outs: list[Tensor], out
 
 def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., PyTree]:
     r"""A function returning the Jacobian ∂f/∂x by reverse mode: row i is the
-    vector-Jacobian product eᵢᵀJ, one backward pass per output element (cheap for few
-    outputs).
+    vector-Jacobian product eᵢᵀJ, every row in one backward pass over a batch of unit
+    vectors (``vmap`` of the product; cheap for few outputs).
 
     The block for an output of shape S and an argument of shape T has shape ``S + T``;
     for pytrees, the output's structure holds, at each output leaf, the argument's

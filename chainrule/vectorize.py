@@ -44,6 +44,8 @@ def _axes_for(spec: Any, tree: Any, where: str, what: str) -> list[tuple[Any, st
     subtree, or a container of the tree's structure (a pytree prefix, JAX's rule)."""
     if _is_axis(spec):
         leaves, treedef = flatten(tree)
+        if spec is None:  # nothing to check, nothing to name
+            return [(None, where)] * len(leaves)
         return [(spec, where + p) for p in treedef.paths()] if leaves else []
     if isinstance(spec, dict) and isinstance(tree, dict):
         if set(spec) != set(tree):

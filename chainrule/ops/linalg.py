@@ -114,6 +114,11 @@ def _matmul(x: Any, y: Any) -> Any:
     shared = _shared_matrix(x)
     if shared is not None and type(y) is np.ndarray and y.ndim == 3 and y.shape[0] == x.shape[0]:
         return np.matmul(shared, _blas_ready(y))
+    if (type(x) is np.ndarray and type(y) is np.ndarray and x.ndim >= 3 and y.ndim >= 3
+            and x.shape[-1] == 1 and y.shape[-2] == 1):
+        # a batch of outer products (per-example weight gradients): NumPy's matmul loop over
+        # many k = 1 products is several times slower than the broadcast multiply
+        return np.multiply(x, y)
     # the gradient of a sum is a stride-0 matrix of ones, which would otherwise leave BLAS
     return np.matmul(_blas_ready(x), _blas_ready(y))
 
