@@ -117,8 +117,11 @@ def _matmul(x: Any, y: Any) -> Any:
     if (type(x) is np.ndarray and type(y) is np.ndarray and x.ndim >= 3 and y.ndim >= 3
             and x.shape[-1] == 1 and y.shape[-2] == 1):
         # a batch of outer products (per-example weight gradients): NumPy's matmul loop over
-        # many k = 1 products is several times slower than the broadcast multiply
-        return np.multiply(x, y)
+        # many k = 1 products is several times slower than the broadcast multiply. Written
+        # with its last two axes swapped in memory: it is the gradient of a transposed weight
+        # (linear's batching rule), so the weight's own gradient comes out contiguous.
+        swapped = np.multiply(np.swapaxes(y, -1, -2), np.swapaxes(x, -1, -2))
+        return np.swapaxes(swapped, -1, -2)
     # the gradient of a sum is a stride-0 matrix of ones, which would otherwise leave BLAS
     return np.matmul(_blas_ready(x), _blas_ready(y))
 

@@ -222,3 +222,19 @@ def test_bad_input_raises_one_line_naming_the_argument(call, message):
     with pytest.raises((ValueError, TypeError, RuntimeError)) as info:
         call()
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"reduction": "sum"}, {"reduction": "none"}, {"label_smoothing": 0.1},
+    {"weight": np.array([0.5, 2.0, 1.0])}, {"ignore_index": 1},
+])
+def test_cross_entropy_per_example_matches_torch_func(options):
+    """F.cross_entropy with batched (N, C) logits and batched targets: each example reduced
+    on its own, by the fused path or the general one."""
+    x, t = RNG.normal(size=(4, 5, 3)), RNG.integers(0, 3, size=(4, 5))
+    kw = {k: v for k, v in options.items() if k != "weight"}
+    weight = options.get("weight")
+    got = cr.vmap(lambda a, b: F.cross_entropy(a, b, weight=weight, **kw))(x, t)
+    tw = None if weight is None else _t(weight)
+    want = torch.func.vmap(lambda a, b: TF.cross_entropy(a, b, weight=tw, **kw))(_t(x), _t(t))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-14)

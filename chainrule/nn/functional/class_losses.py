@@ -145,6 +145,18 @@ def _batched_class_loss(loss: Any, level: int, input: Any, target: Any, weight: 
         t = np.asarray(raw(target))
         t = np.broadcast_to(t, (size,) + t.shape)
     ndim = len(x.shape) - 1
+    if loss is cross_entropy and ndim in (1, 2) and weight is None and t.size and not \
+            options.get("label_smoothing") and _valid_targets(t, x.shape[-1], ignore_index):
+        # the common case: every row's loss from one fused node, then each example's mean
+        rows = apply(_ops.softmax_cross_entropy, (_ops.reshape(x, shape=(-1, x.shape[-1])),),
+                     {"target": t.reshape(-1).astype(np.int64, copy=False),
+                      "reduction": "none"}, checked=True)
+        per_example = _ops.reshape(rows, shape=t.shape)
+        if reduction != "none" and ndim == 2:
+            per_example = _ops.sum(per_example, axis=(1,))
+            if reduction == "mean":
+                per_example = _ops.div(per_example, t.shape[1])
+        return batching.batched(per_example, level)
     if ndim > 1:  # (B, N, C, d…) → (B, C, N, d…): the batch is the loss's N, N a d axis
         x = _ops.transpose(x, axes=(0, 2, 1) + tuple(range(3, ndim + 1)))
     rows = loss(x, t, weight=weight, ignore_index=ignore_index, reduction="none", **options)
@@ -159,6 +171,15 @@ def _batched_class_loss(loss: Any, level: int, input: Any, target: Any, weight: 
             counted = counted * w[np.where(t != ignore_index, t, 0)]
         total = _ops.div(total, counted.reshape(size, -1).sum(axis=1))
     return batching.batched(total, level)
+
+
+def _valid_targets(t: np.ndarray, classes: int, ignore_index: int) -> bool:
+    """Integer targets, every one a class in [0, C) and none equal to ``ignore_index``."""
+    if t.dtype.kind not in "iu":
+        return False
+    lo, hi = t.min(), t.max()
+    return bool(lo >= 0 and hi < classes and not (lo <= ignore_index <= hi
+                                                  and (t == ignore_index).any()))
 
 
 def _ops_tensor(value: Any) -> Tensor:
