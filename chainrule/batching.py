@@ -88,6 +88,27 @@ class BatchedTensor(Tensor):
     def detach(self) -> Tensor:
         return batched(self._value.detach(), self._level)
 
+    def __getitem__(self, index: Any) -> Tensor:
+        out = take(self, index)
+        return Tensor.__getitem__(self, index) if out is NotImplemented else out
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        """Each example's index of its largest element (no gradient)."""
+        return self._arg(np.argmax, axis)
+
+    def argmin(self, axis: int | None = None) -> Tensor:
+        """Each example's index of its smallest element (no gradient)."""
+        return self._arg(np.argmin, axis)
+
+    def _arg(self, fn: Any, axis: int | None) -> Tensor:
+        value = self._value
+        if axis is None:
+            value = value.reshape(value.shape[0], -1)
+            axis = 0
+        axis = int(axis) % max(self.ndim, 1) + 1
+        return batched(value.argmax(axis=axis) if fn is np.argmax else value.argmin(axis=axis),
+                       self._level)
+
     def _compare(self, op: str, ufunc: Any, other: Any) -> Tensor:
         """A comparison on the batch: elementwise, so the examples aligned by rank."""
         return _compare(op, ufunc, self, other)
@@ -123,6 +144,18 @@ def _compare(op: str, ufunc: Any, x: Any, y: Any) -> Tensor:
     else:
         out = as_plain(b)._compare(op, lambda p, q: ufunc(q, p), a)
     return batched(out, level)
+
+
+def is_batched(value: Any) -> bool:
+    """Whether ``value`` is a batched tensor (inside ``vmap``): its values cannot be read,
+    so a function that builds a constant mask from them compares tensors instead."""
+    return type(value) is BatchedTensor
+
+
+def values_for_checks(value: Any) -> np.ndarray:
+    """The physical values under every level, for a *check* of their range only (every
+    example's values are among them); never for computing."""
+    return np.asarray(peel(value)._data)
 
 
 def as_plain(value: Any) -> Tensor:
@@ -180,6 +213,10 @@ class _Dispatcher:
         out, bdim = rule(prim, values, bdims, params)
         return _wrap(out, bdim, level)
 
+    def getitem(self, x: Any, index: Any) -> Any:
+        """``x[index]`` with batched integer tensors in ``index``: see :func:`take`."""
+        return take(x, index)
+
     def composite(self, rule: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         level = max((a._level for a in args if type(a) is BatchedTensor), default=0)
         if not level:
@@ -225,6 +262,44 @@ def pop(level: int) -> None:
     LEVELS.pop()
     if not LEVELS:
         set_batching(None)
+
+
+def take(x: Any, index: Any) -> Any:
+    r"""``x[index]`` where ``index`` holds integer tensors batched at some level (JAX's
+    gather): on the batch, ``x[b][i_b]`` is ``x_phys[arange(B), i_phys]``, the batch's own
+    index array leading the advanced indices, so the batch axis comes first in the result
+    whatever NumPy does with the others. ``NotImplemented`` when nothing in ``index`` is
+    batched."""
+    parts = index if isinstance(index, tuple) else (index,)
+    levels = [p._level for p in parts if type(p) is BatchedTensor]
+    if not levels:
+        return NotImplemented
+    level = max(levels)
+    if type(x) is BatchedTensor and x._level > level:
+        return NotImplemented  # x's own level first: its rule takes this index apart
+    size = dict(LEVELS)[level]
+    physical_x = x._value if type(x) is BatchedTensor and x._level == level \
+        else broadcast_level(as_plain(x), size)
+    converted: list[Any] = []
+    rank = 0
+    for p in parts:
+        if type(p) is BatchedTensor and p._level == level:
+            if p.dtype.kind not in "iu":
+                raise TypeError("vmap: a batched index must hold integers (a batched boolean "
+                                "mask would give each example a different shape)")
+            array = np.asarray(p._value._data)  # a plain integer Tensor below this level
+            rank = max(rank, array.ndim - 1)
+            converted.append(array)
+        elif isinstance(p, Traced):
+            array = np.asarray(p._data)
+            rank = max(rank, array.ndim)
+            converted.append(array)
+        else:
+            if isinstance(p, (list, np.ndarray)):
+                rank = max(rank, np.ndim(p))
+            converted.append(np.asarray(p) if isinstance(p, list) else p)
+    batch = np.arange(size).reshape((size,) + (1,) * rank)
+    return batched(physical_x[(batch,) + tuple(converted)], level)
 
 
 # ---------------------------------------------------------------- transforms inside vmap

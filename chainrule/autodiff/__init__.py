@@ -9,6 +9,7 @@ from chainrule.autodiff.primitive import (
     Primitive,
     apply,
     batched_composite,
+    batching_hook,
     check_broadcast,
     set_batching,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "apply",
     "backward",
     "batched_composite",
+    "batching_hook",
     "check_broadcast",
     "composite",
     "consumer_counts",

@@ -154,6 +154,12 @@ def set_batching(hook: Any) -> None:
     _batching = hook
 
 
+def batching_hook() -> Any:
+    """The ``vmap`` dispatcher while a ``vmap`` runs, else ``None`` (for forms that take
+    tensors outside the primitive's arguments, such as an index)."""
+    return _batching
+
+
 def batched_composite(func: Callable[..., Any], rule: Callable[..., Any]
                       ) -> Callable[..., Any]:
     """``func`` (a composite), run by its batching ``rule`` under ``vmap`` when an argument

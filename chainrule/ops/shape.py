@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._convert import as_dtype, index_parts, shape_args
-from chainrule.autodiff import Primitive
+from chainrule.autodiff import Primitive, Traced, batching_hook
 from chainrule.errors import shape_str
 from chainrule.ops._axes import normalize_one_axis, shape_of
 from chainrule.ops._batching import elementwise, materialize
@@ -186,6 +186,12 @@ def _getitem_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[
 
 def _getitem_form(x: Any, index: Any) -> Any:
     """``x[index]``: NumPy's basic and advanced indexing (integer arrays, boolean masks)."""
+    hook = batching_hook()
+    if hook is not None and any(isinstance(p, Traced) for p in
+                                (index if isinstance(index, tuple) else (index,))):
+        out = hook.getitem(x, index)  # under vmap, an index that may be batched
+        if out is not NotImplemented:
+            return out
     return getitem(x, index=index_parts(index))
 
 

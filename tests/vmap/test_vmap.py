@@ -113,12 +113,14 @@ def test_per_example_gradients_of_the_digits_mlp_equal_a_loop_and_are_faster():
     params, X, y, loss = _digits_mlp()
     per_example = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))
     per_example(params, X, y)  # warm
-    start = time.perf_counter()
-    got = per_example(params, X, y)
-    mapped = time.perf_counter() - start
-    start = time.perf_counter()
-    loop = [cr.grad(loss)(params, X[i], y[i]) for i in range(len(X))]
-    looped = time.perf_counter() - start
+    mapped = looped = float("inf")
+    for _ in range(3):  # the best of three: a shared machine
+        start = time.perf_counter()
+        got = per_example(params, X, y)
+        mapped = min(mapped, time.perf_counter() - start)
+        start = time.perf_counter()
+        loop = [cr.grad(loss)(params, X[i], y[i]) for i in range(len(X))]
+        looped = min(looped, time.perf_counter() - start)
     for k in params:
         np.testing.assert_allclose(got[k].numpy(), np.stack([g[k].numpy() for g in loop]),
                                    rtol=0, atol=1e-12)
@@ -238,3 +240,49 @@ def test_cross_entropy_per_example_matches_torch_func(options):
     tw = None if weight is None else _t(weight)
     want = torch.func.vmap(lambda a, b: TF.cross_entropy(a, b, weight=tw, **kw))(_t(x), _t(t))
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- library functions
+cr.manual_seed(14)
+_LAYERS = {"linear": cr.nn.Linear(5, 2), "conv1d": cr.nn.Conv1d(3, 2, 3),
+           "mha": cr.nn.MultiheadAttention(5, 1), "gru": cr.nn.GRU(5, 2),
+           "lstm": cr.nn.LSTM(5, 2), "rnn": cr.nn.RNN(5, 2),
+           "encoder": cr.nn.TransformerEncoderLayer(5, 1, dim_feedforward=8, dropout=0.0)}
+FUNCTIONS = {
+    "leaky_relu": lambda a: F.leaky_relu(a, 0.1),
+    "softplus": lambda a: F.softplus(a, beta=2.0, threshold=1.0),
+    "losses": lambda a: F.mse_loss(a, a * 2) + F.huber_loss(a, a * 0)
+    + F.binary_cross_entropy(a.sigmoid(), a.sigmoid() * 0 + 0.3)
+    + F.binary_cross_entropy_with_logits(a, a * 0 + 0.5),
+    "std_var": lambda a: a.std(axis=1) + a.var(axis=0).sum(),
+    "stack_cat_expand": lambda a: cr.cat([cr.stack([a, a * 2], axis=1).sum(axis=1),
+                                          a[:, :1].expand(3, 4)], axis=-1),
+    "argmax": lambda a: a.argmax(axis=-1) + a.argmin(),
+    "linear": lambda a: _LAYERS["linear"](a),
+    "conv1d": lambda a: _LAYERS["conv1d"](a),
+    "pools": lambda a: F.avg_pool1d(a, 2) + F.max_pool1d(a, 2),
+    "mha": lambda a: _LAYERS["mha"](a, a, a)[0],
+    "gru": lambda a: _LAYERS["gru"](a)[0],
+    "lstm": lambda a: _LAYERS["lstm"](a)[0],
+    "rnn": lambda a: _LAYERS["rnn"](a)[0],
+    "encoder": lambda a: _LAYERS["encoder"](a),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_library_functions_under_vmap_equal_a_loop(name):
+    x = RNG.normal(size=(4, 3, 5))
+    f = FUNCTIONS[name]
+    got = cr.vmap(f)(x)
+    want = np.stack([f(cr.tensor(x[i])).numpy() for i in range(len(x))])
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+def test_batched_indices_gather_each_examples_entries():
+    x, i = RNG.normal(size=(4, 5)), np.array([1, 0, 4, 2])
+    np.testing.assert_array_equal(cr.vmap(lambda a, j: a[j])(x, i).numpy(), x[np.arange(4), i])
+    w = cr.tensor(RNG.normal(size=(5, 2)))
+    rows = cr.vmap(lambda j: F.embedding(j, w))(np.array([[0, 3], [4, 4], [1, 2]]))
+    np.testing.assert_array_equal(rows.numpy(), w.numpy()[[[0, 3], [4, 4], [1, 2]]])
+    grads = cr.vmap(cr.grad(lambda a, j: a[j] * 2), in_axes=(None, 0))(x[0], i)
+    np.testing.assert_array_equal(grads.numpy(), 2 * np.eye(5)[i])
