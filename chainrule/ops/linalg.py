@@ -99,12 +99,20 @@ def _blas_ready(a: Any) -> Any:
 def _shared_matrix(a: Any) -> Any:
     """For a 3-D array whose leading axis has stride 0 (one matrix seen B times: a weight
     broadcast along a vmap batch), that matrix; else None."""
-    if type(a) is np.ndarray and a.ndim == 3 and a.strides[0] == 0 and a.shape[0] > 1:
+    if a.strides[0] == 0 and a.shape[0] > 1:
         return a[0]
     return None
 
 
 def _matmul(x: Any, y: Any) -> Any:
+    if type(x) is np.ndarray and type(y) is np.ndarray and x.ndim == y.ndim == 3:
+        return _stacked_matmul(x, y)
+    # the gradient of a sum is a stride-0 matrix of ones, which would otherwise leave BLAS
+    return np.matmul(_blas_ready(x), _blas_ready(y))
+
+
+def _stacked_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Stacks of matrices (vmap's batched products): two cases get a faster kernel."""
     # One matrix broadcast along the batch (per-example gradients under vmap): one GEMM
     # with the batch folded into the rows, not B small products over a copied operand.
     shared = _shared_matrix(y)
@@ -114,15 +122,13 @@ def _matmul(x: Any, y: Any) -> Any:
     shared = _shared_matrix(x)
     if shared is not None and type(y) is np.ndarray and y.ndim == 3 and y.shape[0] == x.shape[0]:
         return np.matmul(shared, _blas_ready(y))
-    if (type(x) is np.ndarray and type(y) is np.ndarray and x.ndim >= 3 and y.ndim >= 3
-            and x.shape[-1] == 1 and y.shape[-2] == 1):
+    if x.shape[-1] == 1 and y.shape[-2] == 1:
         # a batch of outer products (per-example weight gradients): NumPy's matmul loop over
         # many k = 1 products is several times slower than the broadcast multiply. Written
         # with its last two axes swapped in memory: it is the gradient of a transposed weight
         # (linear's batching rule), so the weight's own gradient comes out contiguous.
         swapped = np.multiply(np.swapaxes(y, -1, -2), np.swapaxes(x, -1, -2))
         return np.swapaxes(swapped, -1, -2)
-    # the gradient of a sum is a stride-0 matrix of ones, which would otherwise leave BLAS
     return np.matmul(_blas_ready(x), _blas_ready(y))
 
 
