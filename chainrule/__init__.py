@@ -45,6 +45,7 @@ from chainrule.serialization import load, save
 from chainrule.tensor import Tensor, argmax, argmin
 from chainrule.train import EarlyStopping, History, fit
 from chainrule.transforms import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+from chainrule.vectorize import vmap
 
 
 def _installed_version() -> str:
@@ -81,4 +82,5 @@ __all__ = [
     "eye", "randperm", "cat", "argmax", "argmin",
     "float16", "float32", "float64", "int32", "int64", "bool_",
 ]
+__all__ += ["vmap"]
 __all__ += function_forms.__all__  # the function form of every op record that has one

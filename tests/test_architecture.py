@@ -18,7 +18,7 @@ LAYERS = [
     ("_convert", 1), ("_inplace", 3), ("_numpy", 3), ("_tensor_methods", 3), ("tensor", 3),
     ("creation", 3), ("function_forms", 3),
     ("pytree", 4), ("transforms", 4), ("explain", 4), ("checking", 4), ("custom_function", 4),
-    ("calculus", 4), ("serialization", 4),
+    ("calculus", 4), ("serialization", 4), ("batching", 4), ("vectorize", 4),
     ("nn", 5), ("data", 5),
     ("optim", 6), ("train", 6), ("distributed", 6),
     ("viz", 7), ("cli", 7), ("__main__", 7),
@@ -33,7 +33,7 @@ FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "mnist1d": 5,
 # never from the package itself (its __init__ re-exports the top).
 SUBLAYERS = {
     "autodiff": {"node": 0, "scope": 0, "saved": 0, "primitive": 1, "graph": 1, "backward": 2},
-    "ops": {"_table": 0, "_axes": 0, "_im2col": 0, "_samples": 1, "broadcasting": 2,
+    "ops": {"_table": 0, "_axes": 0, "_im2col": 0, "_batching": 0, "_samples": 1, "broadcasting": 2,
             "convolution": 4,
             "elementwise": 3, "shape": 3, "reductions": 4, "linalg": 5, "losses": 5,
             "composites": 5, "pooling": 4, "softmax": 6,
