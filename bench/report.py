@@ -100,6 +100,19 @@ TARGETS_W11 = [("W11 time ≤ 1.0× torch.func's", ("chainrule", "W11 ms"), ("to
                 "<=", 1.0)]
 
 
+# cr.compile's targets: the compiled replays against PyTorch (BENCHMARKS.md, last line)
+TARGETS_COMPILED = [
+    ("compiled W1 time ≤ 0.25× PyTorch's", ("chainrule_compiled", "W1 ms"), ("torch", "W1 ms"),
+     "<=", 0.25),
+    ("compiled W2 samples/s ≥ 1.2× PyTorch's", ("chainrule_compiled", "W2 samples/s"),
+     ("torch", "W2 samples/s"), ">=", 1.2),
+    ("compiled W3 µs/op ≤ 0.4× PyTorch's", ("chainrule_compiled", "W3 µs/op"),
+     ("torch", "W3 µs/op"), "<=", 0.4),
+    ("compiled W5 time ≤ 0.35× PyTorch's", ("chainrule_compiled", "W5 s"), ("torch", "W5 s"),
+     "<=", 0.35),
+]
+
+
 def targets(table: dict, records: list[Record]) -> list[dict[str, Any]]:
     r"""chainrule's benchmark targets (why each: docs/benchmarks.md, "Why these targets"),
     each with its measured ratio (of medians, the verdict's) and the ratio of the best
@@ -126,6 +139,7 @@ def targets(table: dict, records: list[Record]) -> list[dict[str, Any]]:
     ]
     rows += TARGETS_W10
     rows += TARGETS_W11
+    rows += TARGETS_COMPILED
     out = []
     for name, mine, theirs, op, goal in rows:
         ratio = _ratio(_med(table, *mine), _med(table, *theirs))
@@ -140,6 +154,11 @@ def targets(table: dict, records: list[Record]) -> list[dict[str, Any]]:
         out.append({"target": "W5 same accuracy as PyTorch (±1 point)",
                     "measured": f"{acc_cr:.4f} vs {acc_pt:.4f}",
                     "met": abs(acc_cr - acc_pt) <= 0.01})
+    acc_cc = _med(table, "chainrule_compiled", "W5 accuracy")
+    if acc_cc is not None and acc_pt is not None:
+        out.append({"target": "compiled W5 same accuracy as PyTorch (±1 point)",
+                    "measured": f"{acc_cc:.4f} vs {acc_pt:.4f}",
+                    "met": abs(acc_cc - acc_pt) <= 0.01})
     long = [r for r in records if r.rep < 0 and r.framework == "chainrule"]
     if long:
         res = long[0].result

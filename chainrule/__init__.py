@@ -15,6 +15,7 @@ from chainrule._config import (
 )
 from chainrule.checking import gradcheck
 from chainrule.checking.conventions import conventions
+from chainrule.compiler import compile  # noqa: A004 - the API's name (cr.compile)
 from chainrule.creation import (
     arange,
     bool_,
@@ -83,4 +84,5 @@ __all__ = [
     "float16", "float32", "float64", "int32", "int64", "bool_",
 ]
 __all__ += ["vmap"]
+__all__ += ["compile"]
 __all__ += function_forms.__all__  # the function form of every op record that has one

@@ -18,7 +18,7 @@ _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64
 
 
 class _State:
-    __slots__ = ("default_dtype", "grad_enabled", "generator", "inplace_clock")
+    __slots__ = ("default_dtype", "grad_enabled", "generator", "inplace_clock", "capture")
 
     default_dtype: np.dtype
     grad_enabled: bool
@@ -26,12 +26,16 @@ class _State:
     #: How many in-place changes have happened so far: a Node remembers the count at its
     #: recording, so backward knows whether anything it saved can have changed since.
     inplace_clock: int
+    #: The recorder of a function being captured by ``cr.compile`` (``None``: none is):
+    #: the engine hands it every operation (see chainrule/compiler).
+    capture: Any
 
     def __init__(self) -> None:
         self.default_dtype = np.dtype(np.float32)
         self.grad_enabled = True
         self.generator = np.random.default_rng()
         self.inplace_clock = 0
+        self.capture = None
 
 
 STATE = _State()

@@ -36,7 +36,8 @@ def to_array(data: Any, dtype: Any = None, requires_grad: bool = False, op: str 
     # copy=None, not False: "copy only if needed" (NumPy 2 raises for False when a copy is
     # unavoidable, e.g. for a NumPy scalar)
     if isinstance(data, Traced):
-        array = np.array(data.data, copy=True if copy else None)
+        # subok: a value followed by cr.compile's capture stays marked (see compile/)
+        array = np.array(data.data, copy=True if copy else None, subok=True)
     elif isinstance(data, (np.ndarray, np.generic)):
         array = np.array(data, copy=True if copy else None)
     else:

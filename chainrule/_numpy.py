@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._convert import operand
-from chainrule.autodiff import Traced, apply, wrap_result
+from chainrule.autodiff import Traced, apply, raw, wrap_result
 from chainrule.ops import RECORDS, OpRecord
 
 
@@ -62,7 +62,7 @@ _VALUE_FUNCTIONS = frozenset({
 def _values(value: Any) -> Any:
     """``value`` with every Tensor (also inside lists and tuples) replaced by its array."""
     if isinstance(value, Traced):
-        return value._data
+        return raw(value)
     if isinstance(value, (list, tuple)):
         return type(value)(_values(v) for v in value)
     return value
@@ -101,7 +101,7 @@ class NumPyProtocols:
     __slots__ = ()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        data: np.ndarray = self._data  # type: ignore[attr-defined]
+        data: np.ndarray = raw(self)  # cr.compile's capture follows these values
         if dtype is not None and np.dtype(dtype) != data.dtype:
             if copy is False:
                 raise ValueError(f"__array__: converting dtype {data.dtype} to "

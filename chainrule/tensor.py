@@ -24,7 +24,7 @@ from chainrule._convert import (
 )
 from chainrule._inplace import InPlaceMethods, set_items
 from chainrule._numpy import NumPyProtocols
-from chainrule.autodiff import Traced, apply, backward, check_broadcast, wrap_result
+from chainrule.autodiff import Traced, apply, backward, check_broadcast, raw, wrap_result
 from chainrule.errors import shape_str
 from chainrule.ops import OpRecord
 from chainrule.ops._axes import normalize_axis
@@ -78,6 +78,8 @@ class Tensor(Traced, InPlaceMethods, NumPyProtocols, TensorMethods):
         """The values, a NumPy array (shared, not copied). Assigning converts the new value
         to an array of this tensor's dtype (a TypeError for anything that is not numbers);
         the graph is not told, as in PyTorch."""
+        if STATE.capture is not None:  # cr.compile follows what is done with the values
+            return raw(self)
         return self._data
 
     @data.setter
@@ -180,10 +182,14 @@ class Tensor(Traced, InPlaceMethods, NumPyProtocols, TensorMethods):
     # ------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
         """The underlying array (shared memory, no graph)."""
+        if STATE.capture is not None:
+            return raw(self)
         return self._data
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
+        if STATE.capture is not None:
+            STATE.capture.python(self, "item()")
         if self._data.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor converts to a Python number, "
@@ -193,15 +199,23 @@ class Tensor(Traced, InPlaceMethods, NumPyProtocols, TensorMethods):
 
     def tolist(self) -> Any:
         """The data as nested Python lists (a number for a 0-d tensor)."""
+        if STATE.capture is not None:
+            STATE.capture.python(self, "tolist()")
         return self._data.tolist()
 
     def __float__(self) -> float:
+        if STATE.capture is not None:
+            STATE.capture.python(self, "float()")
         return float(self.item())
 
     def __int__(self) -> int:
+        if STATE.capture is not None:
+            STATE.capture.python(self, "int()")
         return int(self.item())
 
     def __bool__(self) -> bool:
+        if STATE.capture is not None:
+            STATE.capture.python(self, "bool()")
         if self._data.size != 1:
             raise ValueError(
                 f"bool: the truth value of a tensor with {self._data.size} elements is ambiguous"
@@ -236,6 +250,8 @@ class Tensor(Traced, InPlaceMethods, NumPyProtocols, TensorMethods):
         other = operand(op, other)
         other_data = other.data if isinstance(other, Traced) else other
         check_broadcast(op, [self._data, other_data])
+        if STATE.capture is not None:  # recorded by cr.compile's capture
+            return wrap(ufunc(raw(self), raw(other)))
         return wrap(ufunc(self._data, other_data))
 
     def __lt__(self, other: Any) -> Tensor:
@@ -296,14 +312,14 @@ class Tensor(Traced, InPlaceMethods, NumPyProtocols, TensorMethods):
         """Index of the largest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmax")
-        return wrap(np.asarray(np.argmax(self._data, axis=axis)))
+        return wrap(np.asarray(np.argmax(raw(self), axis=axis)))
 
     @numpy_axis_names
     def argmin(self, axis: int | None = None) -> Tensor:
         """Index of the smallest element (no gradient)."""
         if axis is not None:
             normalize_axis(axis, self.ndim, "argmin")
-        return wrap(np.asarray(np.argmin(self._data, axis=axis)))
+        return wrap(np.asarray(np.argmin(raw(self), axis=axis)))
 
 
 def wrap(array: np.ndarray) -> Tensor:

@@ -19,6 +19,7 @@ LAYERS = [
     ("creation", 3), ("function_forms", 3),
     ("pytree", 4), ("transforms", 4), ("explain", 4), ("checking", 4), ("custom_function", 4),
     ("calculus", 4), ("serialization", 4), ("batching", 4), ("vectorize", 4),
+    ("compiler", 4),
     ("nn", 5), ("data", 5),
     ("optim", 6), ("train", 6), ("distributed", 6),
     ("viz", 7), ("cli", 7), ("__main__", 7),
@@ -46,6 +47,7 @@ SUBLAYERS = {
            "recurrent": 2, "recurrent_cells": 2},
     "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2, "parallel": 1},
     "distributed": {"_mpi": 0, "collectives": 1, "gradients": 1},
+    "compiler": {"capture": 0, "codegen": 1, "walk": 1, "function": 2},
 }
 
 

@@ -24,3 +24,7 @@ REQUIRES = {
     "chainrule": "chainrule", "torch": "torch", "autograd": "autograd",
     "mygrad": "mygrad", "numpy": "numpy",
 }
+# cr.compile's replays, beside chainrule's eager figures (bench/frameworks/chainrule_compiled_fw.py)
+FRAMEWORKS += ("chainrule_compiled",)
+LABELS["chainrule_compiled"] = "chainrule (compiled)"
+REQUIRES["chainrule_compiled"] = "chainrule"

@@ -134,7 +134,7 @@ class _Pass:
                 rules, computed, owned = prim.vjps, False, True
             else:
                 rules = prim.vjp_all(g, out, inputs, params, node.needs)
-                computed, owned = True, False
+                computed, owned = True, prim.owns_grads
             sum_to = prim.sum_to
             for x, a, need, rule in zip(node.inputs, inputs, node.needs, rules):  # type: ignore[arg-type]
                 if not need:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from chainrule._config import STATE
+
 if TYPE_CHECKING:
     from chainrule.autodiff.primitive import Primitive
 
@@ -70,8 +72,14 @@ def wrap_result(like: type[_T], data: Any, node: Node | None) -> _T:
 
 
 def raw(value: Any) -> Any:
-    """The array inside a :class:`Traced`, or the value itself (used for constant masks)."""
-    return value._data if isinstance(value, Traced) else value
+    """The array inside a :class:`Traced`, or the value itself (used for constant masks).
+    While ``cr.compile`` captures a function, the values of a tensor it follows come back
+    as an array whose NumPy calls are recorded too (chainrule/compiler/capture.py)."""
+    if isinstance(value, Traced):
+        if STATE.capture is not None:
+            return STATE.capture.read(value, "raw")
+        return value._data
+    return value
 
 
 class Node:

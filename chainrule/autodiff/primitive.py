@@ -51,10 +51,13 @@ class Primitive:
         value_reads: for a ``vjp_all`` rule, which values it reads (positions as in
             :mod:`.saved`; ``()`` for none); default: the output and every input. Per-input
             rules are read from their code (:func:`.saved.value_reads`).
+        owns_grads: a ``vjp_all`` rule's gradients are arrays made for their input alone,
+            unless one is the incoming gradient itself (as the per-input rules' are): a leaf
+            takes such a gradient as its ``.grad`` without a copy (``cr.compile``'s replays).
     """
 
     __slots__ = ("name", "forward", "vjps", "formula", "check", "vjp_all", "diff_mask",
-                 "prepare_g", "sum_to", "saves", "reads")
+                 "prepare_g", "sum_to", "saves", "reads", "owns_grads")
 
     name: str
     forward: Callable[..., Any]
@@ -67,6 +70,7 @@ class Primitive:
     prepare_g: Callable[[Any], Any] | None
     sum_to: Callable[..., Any] | None
     saves: bool
+    owns_grads: bool
 
     def __init__(
         self,
@@ -80,6 +84,7 @@ class Primitive:
         sum_to: Callable[..., Any] | None = None,
         saves: bool = False,
         value_reads: Sequence[frozenset[int]] | None = None,
+        owns_grads: bool = False,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -90,6 +95,7 @@ class Primitive:
         self.prepare_g = prepare_g
         self.sum_to = sum_to
         self.saves = saves
+        self.owns_grads = owns_grads
         # Which inputs have a rule, decided once here rather than at every recording
         # (None: all of them, the common case, where recording skips the masking).
         mask = tuple(r is not None for r in self.vjps)
@@ -107,6 +113,8 @@ class Primitive:
         for arg in args:
             if isinstance(arg, Traced):
                 return apply(self, args, params)
+        if STATE.capture is not None:  # cr.compile is capturing: a step of its tape
+            return STATE.capture.prim_call(self, args, params)
         run = quiet_runner()  # None inside a quiet backward pass, where rules call this
         out = self.forward(*args, **params) if run is None else run(self.forward, *args,
                                                                        **params)
@@ -190,6 +198,10 @@ def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
         batched = _batching(prim, args, params)
         if batched is not NotImplemented:
             return batched
+    # After vmap's dispatch: a batching rule's own primitive calls come back here and are
+    # captured one by one.
+    if STATE.capture is not None:  # cr.compile is capturing: it records, then runs this
+        return STATE.capture.apply(prim, args, params, checked)
     # One pass over the arguments gathers the arrays, the result type and which inputs
     # need a gradient: this runs for every operation of every forward pass.
     first = None

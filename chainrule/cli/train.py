@@ -231,7 +231,8 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
                 batch_size: int | None = None, seed: int = 0, progress: bool = False,
                 load_path: str | None = None, log: Callable[[str], Any] | None = None,
                 val_split: float | None = None, every: int | None = None,
-                model: str | None = None, distributed: bool = False) -> TrainResult:
+                model: str | None = None, distributed: bool = False,
+                compile: bool = False) -> TrainResult:
     r"""Train a model on ``dataset`` as ``chainrule train`` does; ``None`` means the
     dataset's default (see :data:`RECIPES`).
 
@@ -256,6 +257,8 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
         distributed: train on every rank of ``mpirun -np N`` (data-parallel, see
             :mod:`chainrule.distributed`): each rank takes its shard of the training and
             validation samples, ``batch_size`` per rank (``N * batch_size`` per step).
+        compile: train with ``fit(compile=True)`` (each step captured once and replayed:
+            the same weights, faster).
 
     Returns:
         A :class:`TrainResult` with the test accuracy (classification) or test
@@ -309,7 +312,7 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
                  if progress and not on_terminal else [])
     history = fit(net, _loss_fn(recipe.task), opt, train_loader, recipe.epochs,
                   val_loader=val_loader, metrics=[metric], callbacks=callbacks,
-                  progress=on_terminal, distributed=distributed)
+                  progress=on_terminal, distributed=distributed, compile=compile)
 
     score = _test_score(net, recipe.task, X_test, y_test, t_test, (mean, std))
     return TrainResult(net, history, recipe, sizes, metric, score, len(kept), len(X_test),
@@ -517,6 +520,9 @@ def register(subparsers: Subparsers) -> None:
                         help="data-parallel training on every rank of 'mpirun -np N chainrule "
                         "train --distributed ...' (needs chainrule[mpi]): --batch-size per "
                         "rank; rank 0 prints and saves; any rank's failure ends the job")
+    parser.add_argument("--compile", action="store_true",
+                        help="replay each training step from a captured tape (cr.compile): "
+                             "the same weights, faster")
     parser.set_defaults(handler=run)
 
 
@@ -539,7 +545,8 @@ def _train_and_report(args: argparse.Namespace, distributed: bool = False) -> in
                              progress=not args.no_progress, load_path=args.load, log=print,
                              val_split=getattr(args, "val_split", None),
                              every=getattr(args, "every", None),
-                             model=getattr(args, "model", None), distributed=distributed)
+                             model=getattr(args, "model", None), distributed=distributed,
+                             compile=getattr(args, "compile", False))
     except FloatingPointError as exc:  # fit's: the loss stopped being a number
         report(str(exc).removeprefix("fit: "))
         return 1

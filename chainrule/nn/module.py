@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from chainrule._config import STATE
 from chainrule.autodiff import scope
 from chainrule.nn import slots
 from chainrule.nn.parameter import Parameter
@@ -208,6 +209,8 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         # A child is scoped as "name: Type" so two Linear layers stay apart in a drawing.
         label = self.__dict__.get("_label")
+        if STATE.capture is not None:  # cr.compile: a train/eval switch captures again
+            STATE.capture.module_called(self)
         with scope(type(self).__name__ if label is None else f"{label}: {type(self).__name__}"):
             return self.forward(*args, **kwargs)
 

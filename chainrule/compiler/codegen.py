@@ -1,0 +1,152 @@
+r"""Turning a tape into straight-line Python: one statement per recorded call.
+
+A replay is the tape's calls, in order, on slots held in local variables (``s0``, ``s1``,
+…): no Tensor, no Node, no checks, no graph walk — the forward functions and derivative
+rules of the op table called on NumPy arrays. Writing the tape out as the source of a
+function and compiling it once makes each call cost what the call itself costs; a loop
+interpreting a list of steps would add its own overhead to every one of them.
+
+Steps whose results nothing needs (neither a result of the function nor the backward
+pass) are left out, except those with an effect (a random draw advances the generator).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.compiler.capture import Ref, Step
+
+
+def used_slots(ref: Ref, into: set[int]) -> None:
+    """Add the slots that ``ref`` reads to ``into``."""
+    kind = ref[0]
+    if kind == "s":
+        into.add(ref[1])
+    elif kind == "l":
+        for r in ref[2]:
+            used_slots(r, into)
+    elif kind == "d":
+        for r in ref[1].values():
+            used_slots(r, into)
+
+
+def live_steps(steps: Sequence[Step], needed: set[int]) -> list[Step]:
+    """The steps that produce ``needed`` slots (or have an effect), in order; ``needed``
+    grows by the slots those steps read."""
+    kept = []
+    for step in reversed(steps):
+        if step.effect or any(o in needed for o in step.outs):
+            kept.append(step)
+            for ref in step.args:
+                used_slots(ref, needed)
+            for ref in step.kwargs.values():
+                used_slots(ref, needed)
+    kept.reverse()
+    return kept
+
+
+class _Source:
+    """Source lines and the namespace of the objects they name."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {"ndarray": np.ndarray, "asarray": np.asarray}
+        self._names: dict[int, str] = {}
+
+    def name(self, obj: Any, prefix: str) -> str:
+        """A global name for ``obj`` in the generated code."""
+        found = self._names.get(id(obj))
+        if found is None:
+            found = f"{prefix}{len(self.namespace)}"
+            self.namespace[found] = obj
+            self._names[id(obj)] = found
+        return found
+
+    def expr(self, ref: Ref) -> str:
+        kind = ref[0]
+        if kind == "s":
+            return f"s{ref[1]}"
+        if kind == "c":
+            value = ref[1]
+            if value is None or type(value) in (bool, int, str):
+                return repr(value)
+            if type(value) is float and math.isfinite(value):
+                return repr(value)  # repr of a float reads back exactly
+            return self.name(value, "C")
+        if kind == "l":
+            items = [self.expr(r) for r in ref[2]]
+            if ref[1] is list:
+                return "[" + ", ".join(items) + "]"
+            if ref[1] is tuple:
+                return "(" + "".join(i + ", " for i in items) + ")"
+            return f"{self.name(ref[1], 'T')}(" + ", ".join(items) + ")"
+        if kind == "d":
+            return "{" + ", ".join(f"{k!r}: {self.expr(r)}" for k, r in ref[1].items()) + "}"
+        raise AssertionError(f"unknown reference {ref!r}")
+
+    def step(self, step: Step) -> None:
+        call = self.name(step.fn, "F") + "(" + ", ".join(
+            [self.expr(r) for r in step.args]
+            + [f"{k}={self.expr(r)}" for k, r in step.kwargs.items()]) + ")"
+        out = f"s{step.outs[0]}"
+        if len(step.outs) == 1:
+            self.lines.append(f"{out} = {call}")
+        else:
+            self.lines.append(", ".join(f"s{o}" for o in step.outs) + f" = {call}")
+        if step.as_array:
+            self.lines.append(f"if {out}.__class__ is not ndarray: {out} = asarray({out})")
+
+    def function(self, name: str, params: Iterable[str], body: list[str],
+                 filename: str) -> Callable[..., Any]:
+        text = f"def {name}({', '.join(params)}):\n" + "".join(
+            f"    {line}\n" for line in (body or ["pass"]))
+        code = compile(text, filename, "exec")
+        exec(code, self.namespace)  # noqa: S102 - our own generated code
+        function: Callable[..., Any] = self.namespace[name]
+        function.source = text  # type: ignore[attr-defined]  # for readers and tests
+        return function
+
+
+def forward_function(steps: Sequence[Step], inputs: Sequence[int], outputs: Sequence[Ref],
+                     keep: Sequence[int], filename: str) -> Callable[..., Any]:
+    """``forward(*input slots) -> (results, kept)``: the tape's forward on the arrays of
+    ``inputs``; ``results`` are the values ``outputs`` refer to, ``kept`` the slots ``keep``
+    (those the backward pass reads)."""
+    source = _Source()
+    needed: set[int] = set(keep)
+    for ref in outputs:
+        used_slots(ref, needed)
+    for step in live_steps(steps, needed):
+        source.step(step)
+    results = "(" + "".join(source.expr(r) + ", " for r in outputs) + ")"
+    kept = "(" + "".join(f"s{k}, " for k in keep) + ")"
+    source.lines.append(f"return {results}, {kept}")
+    return source.function("forward", [f"s{i}" for i in inputs], source.lines, filename)
+
+
+def backward_function(steps: Sequence[Step], seed: int, keep: Sequence[int],
+                      sinks: Sequence[int], filename: str) -> Callable[..., Any]:
+    """``backward(g, kept) -> [gradients]``: the recorded rule calls from the seed ``g``
+    to one gradient per sink slot."""
+    source = _Source()
+    needed = set(sinks)
+    body = live_steps(steps, needed)
+    if keep:
+        source.lines.append("".join(f"s{k}, " for k in keep) + "= kept")
+    for step in body:
+        source.step(step)
+    source.lines.append("return [" + ", ".join(f"s{k}" for k in sinks) + "]")
+    return source.function("backward", [f"s{seed}", "kept"], source.lines, filename)
+
+
+def backward_reads(steps: Sequence[Step], sinks: Sequence[int], first_backward_slot: int
+                   ) -> list[int]:
+    """The forward slots (numbered below ``first_backward_slot``) that the live backward
+    steps read."""
+    needed = set(sinks)
+    live_steps(steps, needed)
+    return sorted(s for s in needed if s < first_backward_slot)
