@@ -112,3 +112,11 @@ paper: $(VENV)/.installed-demo
 
 reverse: $(VENV)/.installed-demo
 	MPLBACKEND=Agg $(PY) tools/reverse_digits.py
+
+# Data-parallel training's communication (docs/distributed.md): Allreduce time against payload
+# under mpirun -np 2 and -np 4 (oversubscribed), one W2 step beside it, the α-β model's
+# predicted efficiency at 8-64 ranks; draws docs/img/allreduce_cost.png.
+.PHONY: allreduce-cost
+
+allreduce-cost: $(VENV)/.installed-dev
+	MPLBACKEND=Agg $(PY) tools/allreduce_cost.py

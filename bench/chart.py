@@ -45,6 +45,8 @@ WORKLOADS = {
 }
 SPEED["W10"] = ("W10 ms", False, 1 / 1.5)
 WORKLOADS["W10"] = "multi-head attention\nfwd + bwd (time)"
+SPEED["W11"] = ("W11 ms", False, 1.0)
+WORKLOADS["W11"] = "per-example gradients,\nvmap(grad) (time)"
 COLOURS = {"chainrule": "#d62728", "torch": "#1f77b4", "numpy": "#7f7f7f",
            "autograd": "#2ca02c", "mygrad": "#9467bd"}
 COLOURS["chainrule_compiled"] = "#ff9896"  # cr.compile's replays, beside chainrule's red

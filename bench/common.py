@@ -478,3 +478,34 @@ def w9_answers(losses: list[float], grad_norm: float) -> dict[str, Any]:
     parameters), and the last step's loss."""
     return {"first_loss": float(losses[0]), "first_grad_norm": float(grad_norm),
             "final_loss": float(losses[-1])}
+
+
+# ---------------------------------------------------------------- W11: per-example gradients
+# Added with cr.vmap, in lines of their own.
+W11_BATCH = 128
+W11_SIZES = (64, 128, 10)
+WORKLOADS += ("W11",)
+for _profile, _inner in (("full", 20), ("quick", 10), ("tiny", 1)):
+    PROFILES[_profile]["w11_inner"] = _inner
+
+
+def w11_data() -> tuple[np.ndarray, np.ndarray, list[Layer]]:
+    r"""W11's batch: the first 128 standardised digits of W5's training split (float32),
+    their labels, and the MLP 64-128-10's initial weights (PyTorch's default init)."""
+    X, y, _, _ = _digits()
+    return X[:W11_BATCH], y[:W11_BATCH], init_layers(W11_SIZES, SEED + 11)
+
+
+def w11_answers(grads: list[np.ndarray]) -> dict[str, float]:
+    r"""‖∂ℓᵢ/∂θ‖ over all examples i for each parameter θ (W₁, b₁, W₂, b₂), and
+    the first example's ‖∂ℓ₀/∂W₁‖: the per-example gradients, not their sum."""
+    out = {f"grad_{k}_norm": _norm(g) for k, g in zip(("w1", "b1", "w2", "b2"), grads)}
+    out["first_w1_norm"] = _norm(grads[0][0])
+    return out
+
+
+def _norm(a: np.ndarray) -> float:
+    """‖a‖ by one BLAS dot in a's dtype: a float64 copy of W11's 4 MB of gradients would
+    cost as much as computing them (the figure is a check, to 1e-4)."""
+    flat = np.ascontiguousarray(a).reshape(-1)
+    return float(np.sqrt(np.dot(flat, flat)))

@@ -54,6 +54,14 @@ one untimed epoch | s; first loss and gradient norm, last loss |
 inner repeats after one untimed warm-up run | ms |
 """
 
+METHOD += """\
+| W11 | per-example gradients of the digits MLP 64-128-10 (ReLU, cross-entropy): the first \
+128 standardised training digits, float32, PyTorch's default init; \
+`cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))` against \
+`torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))` | median of the inner \
+repeats after one untimed call | ms; the norms of the per-example gradients |
+"""
+
 PEERS = """\
 - **chainrule**: the public API only (`cr`, `nn.Linear`, `nn.Sequential`, `optim.Adam`, \
 `optim.SGD`, `F.cross_entropy`), written line for line like the PyTorch version.

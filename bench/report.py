@@ -43,6 +43,7 @@ METRICS = (
 NOT_RATIOS = ("accuracy", "final_loss")
 
 METRICS += (Metric("W10", "ms", "W10 ms", False, "{:,.1f}"),)
+METRICS += (Metric("W11", "ms", "W11 ms", False, "{:,.2f}"),)
 
 
 def _value(result: dict[str, Any], key: str) -> float | None:
@@ -94,6 +95,9 @@ def _best(table: dict, fw: str, label: str, op: str) -> float | None:
 # W10 (the attention layers' workload)
 TARGETS_W10 = [("W10 time ≤ 1.5× PyTorch's", ("chainrule", "W10 ms"), ("torch", "W10 ms"),
                 "<=", 1.5)]
+# W11 (cr.vmap's workload): per-example gradients against torch.func.vmap(torch.func.grad)
+TARGETS_W11 = [("W11 time ≤ 1.0× torch.func's", ("chainrule", "W11 ms"), ("torch", "W11 ms"),
+                "<=", 1.0)]
 
 
 # cr.compile's targets: the compiled replays against PyTorch (BENCHMARKS.md, last line)
@@ -134,6 +138,7 @@ def targets(table: dict, records: list[Record]) -> list[dict[str, Any]]:
         ("W9 time ≤ 1.0× PyTorch's", ("chainrule", "W9 s"), ("torch", "W9 s"), "<=", 1.0),
     ]
     rows += TARGETS_W10
+    rows += TARGETS_W11
     rows += TARGETS_COMPILED
     out = []
     for name, mine, theirs, op, goal in rows:

@@ -4,7 +4,7 @@ Tensors with reverse-mode automatic differentiation, function transforms, and th
 to see every derivative. ``import chainrule as cr``.
 """
 
-from chainrule import calculus, data, function_forms, nn, optim
+from chainrule import calculus, data, distributed, function_forms, nn, optim
 from chainrule._config import (
     enable_grad,
     get_default_dtype,
@@ -46,6 +46,7 @@ from chainrule.serialization import load, save
 from chainrule.tensor import Tensor, argmax, argmin
 from chainrule.train import EarlyStopping, History, fit
 from chainrule.transforms import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+from chainrule.vectorize import vmap
 
 
 def _installed_version() -> str:
@@ -78,9 +79,10 @@ __all__ = [
     "arange", "enable_grad", "from_numpy", "full", "get_default_dtype", "is_grad_enabled",
     "linspace", "manual_seed", "nn", "no_grad", "ones", "ones_like", "rand", "randn",
     "set_default_dtype", "tensor", "zeros", "zeros_like", "calculus", "viz", "optim",
-    "data", "fit", "History", "EarlyStopping", "save", "load",
+    "data", "distributed", "fit", "History", "EarlyStopping", "save", "load",
     "eye", "randperm", "cat", "argmax", "argmin",
     "float16", "float32", "float64", "int32", "int64", "bool_",
 ]
+__all__ += ["vmap"]
 __all__ += ["compile"]
 __all__ += function_forms.__all__  # the function form of every op record that has one

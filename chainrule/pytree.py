@@ -116,16 +116,33 @@ def flatten(tree: PyTree) -> tuple[list[Any], TreeDef]:
     ([1, 2], TreeDef(((*, None), [*])))
     """
     leaves: list[Any] = []
-
-    def build(value: Any) -> TreeDef:
-        kind, keys, children, node_type = _node(value)
-        if kind == _LEAF:
-            leaves.append(value)
-            return TreeDef(_LEAF)
-        return TreeDef(kind, keys, tuple(build(c) for c in children), node_type)
-
-    treedef = build(tree)
+    treedef = _build_flat(tree, leaves)
     return leaves, treedef
+
+
+# The recursions are module functions, not closures: a nested function that calls itself
+# is a reference cycle (function ↔ cell), which would keep the leaves it saw (a batch of
+# per-example gradients) alive until the garbage collector runs.
+def _build_flat(value: Any, leaves: list[Any]) -> TreeDef:
+    kind, keys, children, node_type = _node(value)
+    if kind == _LEAF:
+        leaves.append(value)
+        return TreeDef(_LEAF)
+    return TreeDef(kind, keys, tuple(_build_flat(c, leaves) for c in children), node_type)
+
+
+def _build_tree(node: TreeDef, supply: Any) -> Any:
+    if node.kind == _LEAF:
+        return next(supply)
+    if node.kind == _NONE:
+        return None
+    children = [_build_tree(c, supply) for c in node.children]
+    if node.kind == _DICT:
+        pairs = zip(node.keys, children)
+        return OrderedDict(pairs) if node.node_type is OrderedDict else dict(pairs)
+    if node.kind == _LIST:
+        return children
+    return node.node_type(*children) if node.node_type is not None else tuple(children)
 
 
 def unflatten(treedef: TreeDef, leaves: Sequence[Any]) -> PyTree:
@@ -138,22 +155,7 @@ def unflatten(treedef: TreeDef, leaves: Sequence[Any]) -> PyTree:
     if len(leaves) != treedef.num_leaves:
         raise ValueError(f"unflatten: {treedef!r} holds {treedef.num_leaves} leaves, "
                          f"got {len(leaves)}")
-    supply = iter(leaves)
-
-    def build(node: TreeDef) -> Any:
-        if node.kind == _LEAF:
-            return next(supply)
-        if node.kind == _NONE:
-            return None
-        children = [build(c) for c in node.children]
-        if node.kind == _DICT:
-            pairs = zip(node.keys, children)
-            return OrderedDict(pairs) if node.node_type is OrderedDict else dict(pairs)
-        if node.kind == _LIST:
-            return children
-        return node.node_type(*children) if node.node_type is not None else tuple(children)
-
-    return build(treedef)
+    return _build_tree(treedef, iter(leaves))
 
 
 def flatten_as(treedef: TreeDef, tree: PyTree, op: str, what: str, like: str) -> list[Any]:
@@ -167,23 +169,26 @@ def flatten_as(treedef: TreeDef, tree: PyTree, op: str, what: str, like: str) ->
         ValueError: the structures differ; the message names the first place where.
     """
     leaves: list[Any] = []
-
-    def walk(node: TreeDef, value: Any, path: str) -> None:
-        if node.kind == _LEAF:
-            leaves.append(value)
-            return
-        kind, keys, children, _ = _node(value)
-        if kind != node.kind or len(keys) != len(node.keys) or set(keys) != set(node.keys):
-            raise ValueError(
-                f"{op}: {what} must have the structure of {like} (at {path or 'the top'}: "
-                f"expected {_describe(node.kind, node.keys)}, got {_describe(kind, keys)})"
-            )
-        by_key = dict(zip(keys, children))
-        for key, child in zip(node.keys, node.children):
-            walk(child, by_key[key], f"{path}[{key!r}]")
-
-    walk(treedef, tree, "")
+    _walk_as(treedef, tree, "", leaves, (op, what, like))
     return leaves
+
+
+def _walk_as(node: TreeDef, value: Any, path: str, leaves: list[Any],
+             names: tuple[str, str, str]) -> None:
+    """:func:`flatten_as`'s recursion (a module function: see :func:`_build_flat`)."""
+    if node.kind == _LEAF:
+        leaves.append(value)
+        return
+    kind, keys, children, _ = _node(value)
+    if kind != node.kind or len(keys) != len(node.keys) or set(keys) != set(node.keys):
+        op, what, like = names
+        raise ValueError(
+            f"{op}: {what} must have the structure of {like} (at {path or 'the top'}: "
+            f"expected {_describe(node.kind, node.keys)}, got {_describe(kind, keys)})"
+        )
+    by_key = dict(zip(keys, children))
+    for key, child in zip(node.keys, node.children):
+        _walk_as(child, by_key[key], f"{path}[{key!r}]", leaves, names)
 
 
 def _describe(kind: str, keys: tuple[Any, ...]) -> str:

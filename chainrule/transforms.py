@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import batching
 from chainrule._config import STATE, enable_grad
 from chainrule._convert import to_array
 from chainrule.autodiff import Traced, reaches_leaf
@@ -36,6 +37,7 @@ from chainrule.errors import shape_str
 from chainrule.function_forms import concatenate, stack
 from chainrule.pytree import PyTree, TreeDef, flatten, flatten_as, map_leaves, unflatten
 from chainrule.tensor import Tensor, wrap
+from chainrule.vectorize import vmap
 
 _LEAF_RULE = ("a differentiated argument must be a Tensor, NumPy array or number, or a dict, "
               "list or tuple of them (pass other data in an argument not in argnums)")
@@ -105,7 +107,7 @@ class _Call:
     flat per-variable results go back into it (:meth:`regroup`).
     """
 
-    __slots__ = ("out", "variables", "trees", "outer")
+    __slots__ = ("out", "variables", "trees", "outer", "levels", "targets")
 
     def __init__(self, f: Callable[..., Any], args: tuple[Any, ...], argnums: tuple[int, ...],
                  op: str) -> None:
@@ -122,8 +124,17 @@ class _Call:
             leaves += arg_leaves
         self.outer = STATE.grad_enabled and any(
             isinstance(x, Tensor) and x.requires_grad for x in leaves)
+        #: inside vmap: the active levels, every variable batched at all of them, and the
+        #: physical tensors that backward differentiates (per-example gradients)
+        self.levels = list(batching.LEVELS)
         with enable_grad():
-            self.variables = _variables(leaves)
+            if self.levels:
+                lifted = [batching.lift(leaf, self.levels) for leaf in leaves]
+                self.variables = [v for v, _ in lifted]
+                self.targets = [t for _, t in lifted]
+            else:
+                self.variables = _variables(leaves)
+                self.targets = self.variables
             call_args = list(args)
             for i, group in zip(argnums, self.regroup(self.variables)):
                 call_args[i] = group
@@ -141,6 +152,9 @@ class _Call:
         """Whether a result computed along the way must keep its graph: an outer transform
         or a closed-over parameter (a leaf that is not a variable) can still differentiate
         it. Otherwise its graph is spent by this transform, as in JAX."""
+        if self.levels and isinstance(t, batching.BatchedTensor):
+            return self.outer or (t.requires_grad and reaches_leaf(
+                batching.peel(t), self.targets))
         return self.outer or (t.requires_grad and reaches_leaf(t, self.variables))
 
 
@@ -179,7 +193,55 @@ def _split(joined: Tensor, outs: list[Tensor], trailing: tuple[int, ...] = ()) -
 
 
 def _zeros_for(x: Tensor) -> Tensor:
-    return wrap(np.zeros_like(x.data))
+    return wrap(np.zeros(x.shape, x.dtype))
+
+
+def _batched_gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
+                       retain_graph: bool, own: Sequence[Tensor]) -> list[Tensor]:
+    """:func:`_gradients` inside ``vmap``, for variables lifted to every active level
+    (:func:`chainrule.batching.lift`): one backward pass over the physical graph, whose
+    examples are independent, gives every example's gradient at once."""
+    levels = list(batching.LEVELS)
+    with enable_grad():
+        root = batching.physical(out, levels)
+    targets = [batching.peel(v) for v in variables]
+    if isinstance(cotangent, Traced):
+        with enable_grad():
+            cotangent = batching.physical(cotangent, levels)
+    else:
+        cotangent = np.broadcast_to(np.asarray(cotangent, dtype=root.dtype), root.shape)
+    if not root.requires_grad:
+        return [_zeros_for(v) for v in variables]
+    own_targets = [batching.peel(o) for o in own]
+    create = outer or reaches_leaf(root, [*targets, *own_targets]) or (
+        isinstance(cotangent, Traced) and cotangent.requires_grad)
+    if not create and isinstance(cotangent, Traced):
+        cotangent = cotangent.data
+    grads = _backward(root, cotangent, retain_graph or create, create, targets=targets)
+    result: list[Tensor] = []
+    for t, g in zip(targets, grads):
+        if g is None:
+            g = wrap(np.zeros(t.shape, t.dtype))
+        elif not isinstance(g, Tensor):
+            g = wrap(np.asarray(g, dtype=t.dtype))
+        result.append(batching.wrap_levels(g, levels))
+    return result
+
+
+def _vmapped_cotangent(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
+                       own: Sequence[Tensor]) -> list[Tensor]:
+    """:func:`_gradients` for a batch of cotangents (``vmap`` over a vector-Jacobian
+    product, as :func:`jacrev` runs it): the backward pass runs its rules on the batched
+    cotangent, so each rule's primitives run by their batching rules."""
+    keep = outer or reaches_leaf(out, [*variables, *own])  # as _gradients decides
+    grads = _backward(out, cotangent, True, True, targets=variables)
+    result: list[Tensor] = []
+    for v, g in zip(variables, grads):
+        if g is None:
+            result.append(_zeros_for(v))
+        else:
+            result.append(g if keep else g.detach())
+    return result
 
 
 def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
@@ -190,6 +252,13 @@ def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: 
     transform is differentiating, or ``out`` depends on a leaf (a closed-over parameter)
     other than the ``variables`` and this transform's ``own`` temporaries.
     """
+    if batching.LEVELS:
+        if any(isinstance(v, batching.BatchedTensor) for v in variables):
+            return _batched_gradients(out, variables, cotangent, outer, retain_graph, own)
+        if isinstance(cotangent, batching.BatchedTensor):
+            if not out.requires_grad:
+                return [_zeros_for(v) for v in variables]
+            return _vmapped_cotangent(out, variables, cotangent, outer, own)
     if not out.requires_grad:
         return [_zeros_for(v) for v in variables]
     create = outer or reaches_leaf(out, [*variables, *own]) or isinstance(cotangent, Traced) and (
@@ -253,7 +322,7 @@ def _value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int], has_aux
             aux = map_leaves(
                 lambda a: a.detach() if isinstance(a, Tensor) and not call.keeps_graph(a) else a,
                 aux)
-        grads = _gradients(out, call.variables, np.ones_like(out.data), call.outer)
+        grads = _gradients(out, call.variables, np.ones(out.shape, out.dtype), call.outer)
         gradient = _pick(argnums, call.regroup(grads))
         return ((value, aux), gradient) if has_aux else (value, gradient)
 
@@ -352,13 +421,22 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[PyTree, Callable[[Any], t
 
 def _jacobian_rows(f: Callable[..., Any], argnums: int | Sequence[int], op: str
                    ) -> Callable[..., PyTree]:
-    """Reverse mode: row i of the Jacobian is eᵢᵀJ, one backward pass per output element."""
+    """Reverse mode: row i of the Jacobian is eᵢᵀJ, all rows in one backward pass mapped
+    over the unit vectors eᵢ (``vmap``); inside ``vmap``, one backward pass per row."""
 
     def jacobian_f(*args: Any) -> PyTree:
         call = _Call(f, args, _argnums_tuple(argnums, len(args), op), op)
         outs, out_tree = _output_leaves(call.out, op)
         with enable_grad():
             root = _join(outs)
+            if root.size and not call.levels:
+                # every row at once: the vector-Jacobian product mapped over the unit
+                # vectors, its backward pass run by the batching rules
+                basis = np.eye(root.size, dtype=root.dtype).reshape((root.size, *root.shape))
+                blocks = vmap(lambda e: _gradients(root, call.variables, e, call.outer,
+                                                   retain_graph=True))(basis)
+                return _assemble(call, argnums, outs, out_tree, blocks)
+            # inside vmap (the variables batched already): one backward pass per row
             rows: list[list[Tensor]] = [[] for _ in call.variables]
             for i in range(root.size):
                 basis = np.zeros(root.size, dtype=root.dtype)
@@ -389,8 +467,8 @@ def _assemble(call: _Call, argnums: int | Sequence[int], outs: list[Tensor], out
 
 def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., PyTree]:
     r"""A function returning the Jacobian ∂f/∂x by reverse mode: row i is the
-    vector-Jacobian product eᵢᵀJ, one backward pass per output element (cheap for few
-    outputs).
+    vector-Jacobian product eᵢᵀJ, every row in one backward pass over a batch of unit
+    vectors (``vmap`` of the product; cheap for few outputs).
 
     The block for an output of shape S and an argument of shape T has shape ``S + T``;
     for pytrees, the output's structure holds, at each output leaf, the argument's

@@ -18,21 +18,23 @@ LAYERS = [
     ("_convert", 1), ("_inplace", 3), ("_numpy", 3), ("_tensor_methods", 3), ("tensor", 3),
     ("creation", 3), ("function_forms", 3),
     ("pytree", 4), ("transforms", 4), ("explain", 4), ("checking", 4), ("custom_function", 4),
-    ("calculus", 4), ("serialization", 4), ("compiler", 4),
+    ("calculus", 4), ("serialization", 4), ("batching", 4), ("vectorize", 4),
+    ("compiler", 4),
     ("nn", 5), ("data", 5),
-    ("optim", 6), ("train", 6),
+    ("optim", 6), ("train", 6), ("distributed", 6),
     ("viz", 7), ("cli", 7), ("__main__", 7),
 ]
 
 # Third-party modules and the lowest layer allowed to import them.
-FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "mnist1d": 5, "torch": None}
+FENCES = {"matplotlib": 6, "graphviz": 6, "tqdm": 6, "sklearn": 5, "mnist1d": 5, "torch": None,
+          "mpi4py": 6}
 
 # The same rule one level down, for a package whose submodules stack: package → {first part
 # of the submodule's name: rank}. A submodule imports only from its own rank or below, and
 # never from the package itself (its __init__ re-exports the top).
 SUBLAYERS = {
     "autodiff": {"node": 0, "scope": 0, "saved": 0, "primitive": 1, "graph": 1, "backward": 2},
-    "ops": {"_table": 0, "_axes": 0, "_im2col": 0, "_samples": 1, "broadcasting": 2,
+    "ops": {"_table": 0, "_axes": 0, "_im2col": 0, "_batching": 0, "_samples": 1, "broadcasting": 2,
             "convolution": 4,
             "elementwise": 3, "shape": 3, "reductions": 4, "linalg": 5, "losses": 5,
             "composites": 5, "pooling": 4, "softmax": 6,
@@ -43,8 +45,9 @@ SUBLAYERS = {
            "pooling": 2, "normalization": 2, "embedding": 2, "conv": 2,
            "attention": 2, "transformer": 3,
            "recurrent": 2, "recurrent_cells": 2},
+    "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2, "parallel": 1},
+    "distributed": {"_mpi": 0, "collectives": 1, "gradients": 1},
     "compiler": {"capture": 0, "codegen": 1, "walk": 1, "function": 2},
-    "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2},
 }
 
 

@@ -271,3 +271,23 @@ def w9(p: C.Problem) -> Callable[[], dict[str, Any]]:
         return C.w9_answers(losses, grad_norm)
 
     return run
+
+
+def w11(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    r"""Per-example gradients of the digits MLP: ``cr.vmap(cr.grad(loss))`` over the batch,
+    the parameters shared (``in_axes=(None, 0, 0)``)."""
+    X, y, layers = C.w11_data()
+    params = {"w1": layers[0].W, "b1": layers[0].b, "w2": layers[1].W, "b2": layers[1].b}
+
+    def loss(q: dict[str, Any], x: Any, t: Any) -> Any:
+        h = F.linear(x, q["w1"], q["b1"]).relu()
+        return F.cross_entropy(F.linear(h, q["w2"], q["b2"]), t)
+
+    per_example = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))
+    Xt, yt = cr.from_numpy(X), cr.from_numpy(y)
+
+    def run() -> dict[str, Any]:
+        g = per_example(params, Xt, yt)
+        return C.w11_answers([g[k].data for k in ("w1", "b1", "w2", "b2")])
+
+    return run

@@ -242,3 +242,28 @@ def w10(p: C.Problem) -> Callable[[], dict[str, Any]]:
         return C.w10_answers(out, g_x, g_W)
 
     return run
+
+
+def w11(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    r"""Per-example gradients by hand: with :math:`\delta_i = \mathrm{softmax}(z_i) -
+    \mathrm{onehot}(y_i)` each example's ∂ℓᵢ/∂W₂ = δᵢhᵢᵀ, ∂ℓᵢ/∂b₂ = δᵢ, and with
+    :math:`\eta_i = (W_2^\top\delta_i)\odot[h_i > 0]`, ∂ℓᵢ/∂W₁ = ηᵢxᵢᵀ, ∂ℓᵢ/∂b₁ = ηᵢ."""
+    X, y, layers = C.w11_data()
+    (W1, b1), (W2, b2) = ((layer.W, layer.b) for layer in layers)
+    onehot = np.eye(W2.shape[0], dtype=X.dtype)[y]
+
+    def run() -> dict[str, Any]:
+        h = X @ W1.T + b1
+        np.maximum(h, 0, out=h)
+        z = h @ W2.T + b2
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        delta = z - onehot
+        eta = delta @ W2
+        eta *= h > 0
+        g_w2 = delta[:, :, None] * h[:, None, :]
+        g_w1 = eta[:, :, None] * X[:, None, :]
+        return C.w11_answers([g_w1, eta, g_w2, delta])
+
+    return run

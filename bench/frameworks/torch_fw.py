@@ -272,3 +272,24 @@ def w9(p: C.Problem) -> Callable[[], dict[str, Any]]:
         return C.w9_answers(losses, grad_norm)
 
     return run
+
+
+def w11(p: C.Problem) -> Callable[[], dict[str, Any]]:
+    r"""Per-example gradients of the digits MLP: ``torch.func.vmap(torch.func.grad(loss))``,
+    the parameters shared (``in_dims=(None, 0, 0)``), as its per-sample-gradients tutorial."""
+    X, y, layers = C.w11_data()
+    params = {"w1": torch.from_numpy(layers[0].W), "b1": torch.from_numpy(layers[0].b),
+              "w2": torch.from_numpy(layers[1].W), "b2": torch.from_numpy(layers[1].b)}
+
+    def loss(q: dict[str, Any], x: Any, t: Any) -> Any:
+        h = F.relu(F.linear(x, q["w1"], q["b1"]))
+        return F.cross_entropy(F.linear(h, q["w2"], q["b2"]), t)
+
+    per_example = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def run() -> dict[str, Any]:
+        g = per_example(params, Xt, yt)
+        return C.w11_answers([g[k].numpy() for k in ("w1", "b1", "w2", "b2")])
+
+    return run

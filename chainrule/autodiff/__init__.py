@@ -5,7 +5,14 @@ reverse-mode traversal (:mod:`.backward`). It knows nothing about any particular
 from chainrule.autodiff.backward import backward
 from chainrule.autodiff.graph import consumer_counts, producers, reaches_leaf, topological_order
 from chainrule.autodiff.node import Node, Traced, raw, wrap_result
-from chainrule.autodiff.primitive import Primitive, apply, check_broadcast
+from chainrule.autodiff.primitive import (
+    Primitive,
+    apply,
+    batched_composite,
+    batching_hook,
+    check_broadcast,
+    set_batching,
+)
 from chainrule.autodiff.saved import mark_changed
 from chainrule.autodiff.scope import composite, scope
 
@@ -15,6 +22,8 @@ __all__ = [
     "Traced",
     "apply",
     "backward",
+    "batched_composite",
+    "batching_hook",
     "check_broadcast",
     "composite",
     "consumer_counts",
@@ -23,6 +32,7 @@ __all__ = [
     "raw",
     "reaches_leaf",
     "scope",
+    "set_batching",
     "topological_order",
     "wrap_result",
 ]

@@ -147,14 +147,59 @@ class Primitive:
         return f"Primitive({self.name!r})"
 
 
+#: While ``cr.vmap`` runs, its dispatcher (:mod:`chainrule.batching`):
+#: ``hook(prim, args, params)`` runs a primitive one of whose arguments is batched by the
+#: primitive's batching rule, and returns ``NotImplemented`` when none is;
+#: ``hook.composite(rule, args, kwargs)`` does the same for a composite with a rule.
+#: ``None`` outside ``vmap``: then one comparison is all it costs.
+_batching: Any = None
+
+
+def set_batching(hook: Any) -> None:
+    """Install (or, with ``None``, remove) the ``vmap`` dispatcher that :func:`apply`
+    consults first."""
+    global _batching
+    _batching = hook
+
+
+def batching_hook() -> Any:
+    """The ``vmap`` dispatcher while a ``vmap`` runs, else ``None`` (for forms that take
+    tensors outside the primitive's arguments, such as an index)."""
+    return _batching
+
+
+def batched_composite(func: Callable[..., Any], rule: Callable[..., Any]
+                      ) -> Callable[..., Any]:
+    """``func`` (a composite), run by its batching ``rule`` under ``vmap`` when an argument
+    is batched."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if _batching is not None:
+            out = _batching.composite(rule, args, kwargs)
+            if out is not NotImplemented:
+                return out
+        return func(*args, **kwargs)
+
+    run.__name__, run.__qualname__ = func.__name__, func.__qualname__
+    run.__doc__, run.__wrapped__ = func.__doc__, func  # type: ignore[attr-defined]
+    return run
+
+
 def apply(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
           checked: bool = False) -> Any:
     """Run ``prim`` on ``args`` (Traced values and constants) and record the graph.
 
     The result has the result type of the first Traced argument. A Node is recorded only
     when grad mode is on and some argument requires grad. ``checked``: the caller has
-    already validated everything the checks would, so they are skipped.
+    already validated everything the checks would, so they are skipped. Under ``vmap``
+    a batched argument sends the call to the primitive's batching rule.
     """
+    if _batching is not None:
+        batched = _batching(prim, args, params)
+        if batched is not NotImplemented:
+            return batched
+    # After vmap's dispatch: a batching rule's own primitive calls come back here and are
+    # captured one by one.
     if STATE.capture is not None:  # cr.compile is capturing: it records, then runs this
         return STATE.capture.apply(prim, args, params, checked)
     # One pass over the arguments gathers the arrays, the result type and which inputs

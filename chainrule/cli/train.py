@@ -54,6 +54,7 @@ from chainrule.cli._args import (
 )
 from chainrule.cli._mnist1d_models import PaperCNN, PaperGRU, PaperMLP
 from chainrule.data import DataLoader, TensorDataset, load_dataset
+from chainrule.distributed import is_main, shard, world_size
 from chainrule.nn import MLP, Module
 from chainrule.nn import functional as F
 from chainrule.optim import registry
@@ -230,7 +231,8 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
                 batch_size: int | None = None, seed: int = 0, progress: bool = False,
                 load_path: str | None = None, log: Callable[[str], Any] | None = None,
                 val_split: float | None = None, every: int | None = None,
-                model: str | None = None, compile: bool = False) -> TrainResult:
+                model: str | None = None, distributed: bool = False,
+                compile: bool = False) -> TrainResult:
     r"""Train a model on ``dataset`` as ``chainrule train`` does; ``None`` means the
     dataset's default (see :data:`RECIPES`).
 
@@ -252,6 +254,9 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
             widths; on mnist1d with ``hidden=None`` the paper's MLP), ``"cnn"`` (the
             MNIST-1D paper's CNN, mnist1d only) or ``"gru"`` (its bidirectional GRU,
             mnist1d only); default: the dataset's (``"mlp"``; mnist1d: ``"cnn"``).
+        distributed: train on every rank of ``mpirun -np N`` (data-parallel, see
+            :mod:`chainrule.distributed`): each rank takes its shard of the training and
+            validation samples, ``batch_size`` per rank (``N * batch_size`` per step).
         compile: train with ``fit(compile=True)`` (each step captured once and replayed:
             the same weights, faster).
 
@@ -287,26 +292,38 @@ def train_model(dataset: str, hidden: tuple[int, ...] | None = None,
     if load_path is not None:
         _load_weights(net, load_path)
     opt = OPTIMIZERS[recipe.optimizer](net.parameters(), lr=recipe.lr)
-    train_loader = DataLoader(TensorDataset(X_train[kept], t_train[kept]),
+    part = shard if distributed else (lambda data: data)
+    train_loader = DataLoader(part(TensorDataset(X_train[kept], t_train[kept])),
                               batch_size=recipe.batch_size, shuffle=recipe.shuffle, seed=seed)
-    val_loader = DataLoader(TensorDataset(X_train[held_out], t_train[held_out]),
+    val_loader = DataLoader(part(TensorDataset(X_train[held_out], t_train[held_out])),
                             batch_size=1024) if held_out.size else None
     metric = "r2" if recipe.task == "regression" else "accuracy"
     if log is not None:
         _describe(log, dataset, recipe, _model_text(recipe, sizes, paper), len(X_train),
                   len(X_test), seed, len(train_loader))
         _describe_validation(log, len(held_out), len(X_train), val_split)
-    on_terminal = progress and _is_terminal()
+        if distributed:
+            _describe_ranks(log, recipe.batch_size)
+    # mpirun hands every rank a pseudo-terminal as stdout even when its own output goes to
+    # a file: under several ranks, lines, which read well in both
+    on_terminal = progress and _is_terminal() and not (distributed and world_size() > 1)
     every = every or max(1, math.ceil(recipe.epochs / LINES))
     callbacks = ([_epoch_printer(recipe.epochs, metric, every)]
                  if progress and not on_terminal else [])
     history = fit(net, _loss_fn(recipe.task), opt, train_loader, recipe.epochs,
                   val_loader=val_loader, metrics=[metric], callbacks=callbacks,
-                  progress=on_terminal, compile=compile)
+                  progress=on_terminal, distributed=distributed, compile=compile)
 
     score = _test_score(net, recipe.task, X_test, y_test, t_test, (mean, std))
     return TrainResult(net, history, recipe, sizes, metric, score, len(kept), len(X_test),
                        len(held_out))
+
+
+def _describe_ranks(log: Callable[[str], Any], batch_size: int) -> None:
+    n = world_size()
+    log(f"distributed: {n} rank{'' if n == 1 else 's'}, each a shard of the samples and "
+        f"batches of {batch_size} ({n * batch_size} samples per step); gradients averaged "
+        "by sample count")
 
 
 def _build_model(recipe: Recipe, sizes: list[int], paper: bool) -> Module:
@@ -499,6 +516,10 @@ def register(subparsers: Subparsers) -> None:
                         help="start from the weights in PATH (written by --save)")
     parser.add_argument("--no-progress", action="store_true",
                         help="print only the summary, no progress")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel training on every rank of 'mpirun -np N chainrule "
+                        "train --distributed ...' (needs chainrule[mpi]): --batch-size per "
+                        "rank; rank 0 prints and saves; any rank's failure ends the job")
     parser.add_argument("--compile", action="store_true",
                         help="replay each training step from a captured tape (cr.compile): "
                              "the same weights, faster")
@@ -506,7 +527,16 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, print the test score, and save the model if asked; 1 if training diverged."""
+    """Train, print the test score, and save the model if asked; 1 if training diverged.
+    With ``--distributed``, on every rank of an MPI job (:mod:`chainrule.cli._distributed`)."""
+    if getattr(args, "distributed", False):
+        from chainrule.cli._distributed import run_distributed
+
+        return run_distributed(args, _train_and_report)
+    return _train_and_report(args)
+
+
+def _train_and_report(args: argparse.Namespace, distributed: bool = False) -> int:
     if args.save is not None:
         _check_save_path(args.save)
     try:
@@ -515,13 +545,13 @@ def run(args: argparse.Namespace) -> int:
                              progress=not args.no_progress, load_path=args.load, log=print,
                              val_split=getattr(args, "val_split", None),
                              every=getattr(args, "every", None),
-                             model=getattr(args, "model", None),
+                             model=getattr(args, "model", None), distributed=distributed,
                              compile=getattr(args, "compile", False))
     except FloatingPointError as exc:  # fit's: the loss stopped being a number
         report(str(exc).removeprefix("fit: "))
         return 1
     print(f"test {_label(result.metric)} on {result.n_test} samples: {_number(result.score)}")
-    if args.save is not None:
-        save(result.model.state_dict(), args.save)
+    if args.save is not None and (not distributed or is_main()):
+        save(result.model.state_dict(), args.save)  # atomically: never half-written
         print(f"saved the model's state dict to {args.save}")
     return 0

@@ -16,6 +16,7 @@ import numpy as np
 from chainrule._config import default_generator
 from chainrule._convert import to_array
 from chainrule.autodiff import Traced
+from chainrule.data.shard import Shard
 from chainrule.data.split import Subset
 from chainrule.errors import shape_str
 from chainrule.tensor import Tensor, wrap
@@ -117,7 +118,10 @@ class DataLoader:
         dataset: a :class:`TensorDataset` (or a :class:`Subset` of one, e.g. from
             :func:`random_split`), or any object with ``__len__`` and
             ``__getitem__(i)`` returning a sample (a tuple of tensors/arrays/numbers, or a
-            single one).
+            single one). Over a :class:`~chainrule.data.shard.Shard` (from
+            :func:`chainrule.distributed.shard`) each epoch's order is this rank's strided
+            part of one permutation of all the samples, drawn from ``seed`` or else the
+            Shard's seed, which every rank shares.
         batch_size: samples per batch (the last batch may be smaller).
         shuffle: reshuffle the order every epoch.
         seed: a non-negative int seed for the shuffling generator, or ``None``.
@@ -166,6 +170,9 @@ class DataLoader:
         # Created once, so successive epochs continue one reproducible stream.
         self._generator: np.random.Generator | None = (
             None if seed is None else np.random.default_rng(int(seed)))
+        if isinstance(dataset, Shard) and seed is None:
+            # every rank must draw the same permutation: the Shard's seed is shared
+            self._generator = np.random.default_rng(dataset.seed)
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -174,7 +181,11 @@ class DataLoader:
         return -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
-        n = len(self.dataset)
+        if isinstance(self.dataset, Shard):  # this rank's part of the order of all samples
+            return self.dataset.part(self._permutation(len(self.dataset.dataset)))
+        return self._permutation(len(self.dataset))
+
+    def _permutation(self, n: int) -> np.ndarray:
         if not self.shuffle:
             return np.arange(n)
         # Read the default generator now, not at construction: manual_seed may replace it.
@@ -182,9 +193,11 @@ class DataLoader:
         return generator.permutation(n)
 
     def _fetch(self, indices: np.ndarray) -> Any:
-        if _gathers(self.dataset):
-            return self.dataset.gather(indices)
-        return _collate([self.dataset[int(i)] for i in indices])
+        # a Shard's order holds indices into the whole dataset
+        source = self.dataset.dataset if isinstance(self.dataset, Shard) else self.dataset
+        if _gathers(source):
+            return source.gather(indices)
+        return _collate([source[int(i)] for i in indices])
 
     def __iter__(self) -> Iterator[Any]:
         order = self._order()

@@ -10,7 +10,10 @@ An operation is declared in one file of :mod:`chainrule.ops` with
 * its conventions at kinks (:class:`Convention`), if it has any;
 * how users reach it (:class:`Exposure`): a Tensor method, a ``cr.`` function form,
   operators — generated from this record by :mod:`chainrule.tensor` and
-  :mod:`chainrule.function_forms`.
+  :mod:`chainrule.function_forms`;
+* its batching rule (``batch``, see :mod:`chainrule.ops._batching`): how ``cr.vmap`` runs
+  it on a whole batch at once. Every primitive has one; a composite has one only when its
+  body reads values (a shift constant) and so cannot simply run its primitives' rules.
 
 :func:`register` checks that no facet is missing, so an op cannot be declared without them.
 """
@@ -23,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import Primitive, composite
+from chainrule.autodiff import Primitive, batched_composite, composite
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,9 @@ class OpRecord:
     samples: tuple[Sample, ...]
     exposure: Exposure
     conventions: tuple[Convention, ...]
+    #: ``batch(prim, values, bdims, params) -> (out, out_bdim)`` for a primitive;
+    #: ``batch(values, bdims, kwargs) -> (out, out_bdim)`` for a composite (or None).
+    batch: Callable[..., Any] | None = None
 
     @property
     def form(self) -> Callable[..., Any]:
@@ -147,14 +153,18 @@ RECORDS: dict[str, OpRecord] = {}
 
 def register(name: str, primitive: Primitive | None, composite: Callable[..., Any] | None,
              samples: Sequence[Sample], exposure: Exposure,
-             conventions: Sequence[Convention]) -> None:
-    """Add an op to :data:`RECORDS`, refusing a record with a facet missing."""
+             conventions: Sequence[Convention], batch: Callable[..., Any] | None = None
+             ) -> None:
+    """Add an op to :data:`RECORDS`, refusing a record with a facet missing (a primitive
+    without a batching rule among them)."""
     if name in RECORDS:
         raise ValueError(f"op table: {name!r} is declared twice")
     if not samples:
         raise ValueError(f"op table: {name!r} has no samples")
     if primitive is not None and not primitive.formula:
         raise ValueError(f"op table: primitive {name!r} has no formula")
+    if primitive is not None and batch is None:
+        raise ValueError(f"op table: primitive {name!r} has no batching rule (batch=)")
     exposed = exposure.method or exposure.function or exposure.operators
     if not exposed and not exposure.internal:
         raise ValueError(f"op table: {name!r} is neither exposed nor marked internal")
@@ -165,24 +175,27 @@ def register(name: str, primitive: Primitive | None, composite: Callable[..., An
         exposure,
         tuple(Convention(c.name, c.rule, c.value, c.rationale, c.test, name)
               for c in conventions),
+        batch,
     )
 
 
 def primitive(name: str, forward: Callable[..., Any], vjps: Sequence[Any] = (), *,
               formula: str, samples: Sequence[Sample], expose: Exposure,
               check: Callable[..., None] | None = None,
-              conventions: Sequence[Convention] = (), **engine: Any) -> Primitive:
-    """Declare a primitive and its record; ``engine`` passes the rest of
-    :class:`~chainrule.autodiff.Primitive`'s options (``vjp_all``, ``prepare_g``,
-    ``saves``, ``sum_to``). Returns the Primitive, which rules call."""
+              conventions: Sequence[Convention] = (),
+              batch: Callable[..., Any] | None = None, **engine: Any) -> Primitive:
+    """Declare a primitive and its record; ``batch`` is its batching rule (required);
+    ``engine`` passes the rest of :class:`~chainrule.autodiff.Primitive`'s options
+    (``vjp_all``, ``prepare_g``, ``saves``, ``sum_to``). Returns the Primitive, which rules
+    call."""
     prim = Primitive(name, forward, vjps, formula=formula, check=check, **engine)
-    register(name, prim, None, samples, expose, conventions)
+    register(name, prim, None, samples, expose, conventions, batch)
     return prim
 
 
 def composite_op(name: str, *, samples: Sequence[Sample], expose: Exposure,
-                 conventions: Sequence[Convention] = (), scoped: bool = True
-                 ) -> Callable[[Any], Any]:
+                 conventions: Sequence[Convention] = (), scoped: bool = True,
+                 batch: Callable[..., Any] | None = None) -> Callable[[Any], Any]:
     """Declare a composite (built from primitives, no rule of its own) and its record::
 
         @composite_op("mean", samples=..., expose=Exposure(method="mean", function="mean"))
@@ -191,11 +204,17 @@ def composite_op(name: str, *, samples: Sequence[Sample], expose: Exposure,
     With ``scoped`` the function's nodes carry its name (see
     :func:`chainrule.autodiff.composite`); a mere reshaping helper (``squeeze``) is not
     worth a box of its own in a drawing.
+
+    ``batch``: for a composite whose body reads values (a shift constant, a mask), the rule
+    ``vmap`` runs instead when its first argument is batched; the others run their
+    primitives' rules.
     """
 
     def declare(func: Callable[..., Any]) -> Callable[..., Any]:
         wrapped = composite(name)(func) if scoped else func
-        register(name, None, wrapped, samples, expose, conventions)
+        if batch is not None:
+            wrapped = batched_composite(wrapped, batch)
+        register(name, None, wrapped, samples, expose, conventions, batch)
         return wrapped
 
     return declare

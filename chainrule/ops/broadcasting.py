@@ -15,6 +15,7 @@ import numpy as np
 from chainrule.autodiff import Primitive
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
+from chainrule.ops._batching import with_rank
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
 
@@ -42,6 +43,28 @@ def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     return summed.reshape(shape) if lead else summed
 
 
+def _sum_to_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+                  ) -> tuple[Any, Any]:
+    """sum_to on the batch: the example's leading axes that sum_to removes are kept as
+    length-1 axes after the batch axis (so the batch axis is never summed), then dropped."""
+    (x,) = values
+    shape = tuple(params["shape"])
+    xshape = shape_of(x)
+    lead = len(xshape) - 1 - len(shape)
+    summed = sum_to(x, shape=(xshape[0],) + (1,) * lead + shape)
+    return (summed if not lead else summed.reshape((xshape[0],) + shape)), 0
+
+
+def _broadcast_to_batch(prim: Any, values: list[Any], bdims: list[Any],
+                        params: dict[str, Any]) -> tuple[Any, Any]:
+    """broadcast_to on the batch: the example given its new leading axes after the batch
+    axis, then broadcast to (B, *shape)."""
+    (x,) = values
+    shape = tuple(params["shape"])
+    aligned = with_rank(x, 0, len(shape))
+    return broadcast_to(aligned, shape=(shape_of(x)[0],) + shape), 0
+
+
 def _check_sum_to(x: Any, shape: tuple[int, ...]) -> None:
     try:
         ok = np.broadcast_shapes(tuple(shape), np.shape(x)) == np.shape(x)
@@ -61,6 +84,7 @@ sum_to: Primitive = primitive(
     "sum_to", _sum_to,
     [lambda g, out, x, shape: broadcast_to(g, shape=np.shape(x))],
     formula="∂/∂x sum_to(x) = broadcast of the gradient back to x's shape",
+    batch=_sum_to_batch,
     check=_check_sum_to,
     samples=[
         sample("(2,3,4)->(3,1)", _sum_to_sample, [_draw.normal(2, 3, 4)], shape=(3, 1)),
@@ -111,6 +135,7 @@ broadcast_to: Primitive = primitive(
     "broadcast_to", _broadcast_to,
     [lambda g, out, x, shape: sum_to(g, shape=shape_of(x))],
     formula="∂/∂x broadcast_to(x) = sum of the gradient over the copied axes",
+    batch=_broadcast_to_batch,
     check=_check_broadcast_to,
     samples=[
         sample("(3,1)->(2,3,4)", _broadcast_to_sample, [_draw.normal(3, 1)], shape=(2, 3, 4)),

@@ -7,6 +7,7 @@ that is stable for any finite input.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from chainrule._convert import shape_args
 from chainrule.autodiff import raw
 from chainrule.errors import shape_str
 from chainrule.ops._axes import normalize_axis, normalize_one_axis, shape_of
+from chainrule.ops._batching import shift_axes
 from chainrule.ops._samples import Draw, reduction_samples
 from chainrule.ops._table import Exposure, composite_op, sample
 from chainrule.ops.broadcasting import broadcast_to
@@ -66,7 +68,37 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     return div(reduce_sum(mul(centred, centred), axis=axis, keepdims=bool(keepdims)), n - ddof)
 
 
-@composite_op("std", samples=[
+def _reduction_batch(name: str) -> Any:
+    """The rule of a composite reduction that reads values (a shift, a scale): the same
+    composite on the physical value, its axes shifted past the batch axis."""
+
+    def rule(values: list[Any], bdims: list[Any], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+        body = COMPOSITE_BODIES[name]
+        bound = inspect.signature(body).bind(*values, **kwargs).arguments
+        x = bound.pop("x")
+        ndim = len(shape_of(x)) - 1
+        axis = normalize_axis(bound.pop("axis", None), ndim, name)
+        return body(x, axis=shift_axes(axis, ndim), **bound), 0
+
+    rule.__doc__ = f"{name}[b] = {name} of the batch over the shifted axes."
+    return rule
+
+
+def _log_softmax_batch(values: list[Any], bdims: list[Any], kwargs: dict[str, Any]
+                       ) -> tuple[Any, Any]:
+    """log_softmax[b] = log_softmax of the batch along the shifted axis."""
+    bound = inspect.signature(COMPOSITE_BODIES["log_softmax"]).bind(*values, **kwargs).arguments
+    x = bound["x"]
+    ndim = len(shape_of(x)) - 1
+    axis = normalize_one_axis(bound.get("axis", -1), ndim, "log_softmax")
+    return COMPOSITE_BODIES["log_softmax"](x, axis=axis + 1), 0
+
+
+#: The composites with a batching rule, unwrapped: what the rules run on the batch.
+COMPOSITE_BODIES: dict[str, Any] = {}
+
+
+@composite_op("std", batch=_reduction_batch("std"), samples=[
     *reduction_samples(_method_sample("std"), _draw.normal, zero_d=False),
     sample("ddof=1_all", _method_sample("std"), [_draw.normal(3, 4)],
            axis=None, ddof=1, keepdims=False),
@@ -92,6 +124,9 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
         return root
     reduced = tuple(n for i, n in enumerate(shape_of(x)) if axes is not None and i not in axes)
     return reshape(root, shape=reduced)
+
+
+COMPOSITE_BODIES["std"] = std.__wrapped__
 
 
 def _spread_scale(x: Any, axes: tuple[int, ...] | None) -> np.ndarray | None:
@@ -127,7 +162,7 @@ def _max_shift(x: Any, axis: tuple[int, ...] | None) -> np.ndarray:
     return np.where(np.isfinite(shift), shift, 0)  # all −∞ (or ±∞) slices: no shift
 
 
-@composite_op("logsumexp",
+@composite_op("logsumexp", batch=_reduction_batch("logsumexp"),
               samples=reduction_samples(_method_sample("logsumexp"), _draw.normal),
               expose=_exposure("logsumexp", "log Σ exp(x) over ``axis``, shifted by the max."))
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -148,6 +183,9 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return reshape(total, shape=reduced)
 
 
+COMPOSITE_BODIES["logsumexp"] = logsumexp.__wrapped__
+
+
 def _softmax_samples(name: str) -> list[Any]:
     fn = _method_sample(name)
     return [
@@ -158,7 +196,7 @@ def _softmax_samples(name: str) -> list[Any]:
     ]
 
 
-@composite_op("log_softmax", samples=_softmax_samples("log_softmax"),
+@composite_op("log_softmax", batch=_log_softmax_batch, samples=_softmax_samples("log_softmax"),
               expose=_exposure("log_softmax", "x − logsumexp(x) along ``axis``."))
 def log_softmax(x: Any, axis: int = -1) -> Any:
     r""":math:`\log\mathrm{softmax}(x)_i = (x_i - m) - \log\sum_j e^{x_j - m}`, m = max(x).
@@ -172,6 +210,9 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     with np.errstate(over="ignore"):  # x − m < −finfo.max is −inf, and e^(−inf) = 0 is right
         shifted = sub(x, _max_shift(x, (axis,)))
     return sub(shifted, log(reduce_sum(exp(shifted), axis=(axis,), keepdims=True)))
+
+
+COMPOSITE_BODIES["log_softmax"] = log_softmax.__wrapped__
 
 
 @composite_op("squeeze", scoped=False, samples=[

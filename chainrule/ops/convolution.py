@@ -40,11 +40,12 @@ from chainrule.autodiff import Primitive
 from chainrule.errors import shape_str
 from chainrule.ops import _im2col
 from chainrule.ops._axes import shape_of
+from chainrule.ops._batching import batch_size, materialize
 from chainrule.ops._im2col import conv_output_size
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
 from chainrule.ops.broadcasting import sum_to
-from chainrule.ops.shape import reshape
+from chainrule.ops.shape import reshape, transpose
 
 Ints = tuple[int, ...]
 Pairs = tuple[tuple[int, int], ...]
@@ -185,6 +186,102 @@ def _weight_grad_vjp_gy(g: Any, out: Any, x: Any, gy: Any, weight_shape: Ints, s
     return conv(x, g, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
+# ---------------------------------------------------------------- batching rules
+#
+# The kernels take (N, C, *S) arrays and no further axis. A vmap batch over the input alone
+# is folded into N; a batch over the weight is folded into the *groups*: B examples' inputs
+# side by side as B·C channels and their kernels as B·O output channels make one
+# convolution with B·groups groups, whose group b·G + g is example b's group g.
+
+
+def _fold_channels(a: Any) -> Any:
+    """(B, N, C, *S) → (N, B·C, *S): the batch as channel groups."""
+    shape = shape_of(a)
+    moved = transpose(a, axes=(1, 0) + tuple(range(2, len(shape))))
+    return reshape(moved, shape=(shape[1], shape[0] * shape[2]) + shape[3:])
+
+
+def _unfold_channels(a: Any, size: int) -> Any:
+    """(N, B·C, *S) → (B, N, C, *S)."""
+    shape = shape_of(a)
+    split = reshape(a, shape=(shape[0], size, shape[1] // size) + shape[2:])
+    return transpose(split, axes=(1, 0) + tuple(range(2, len(shape) + 1)))
+
+
+def _fold_rows(a: Any) -> Any:
+    """(B, N, *rest) → (B·N, *rest): the batch as more examples."""
+    shape = shape_of(a)
+    return reshape(a, shape=(shape[0] * shape[1],) + shape[2:])
+
+
+def _grouped(params: dict[str, Any], size: int) -> dict[str, Any]:
+    return {**params, "groups": params["groups"] * size}
+
+
+def _conv_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+                ) -> tuple[Any, Any]:
+    """conv on the batch: a batched input alone folded into N; a batched weight folded
+    into the groups (the input broadcast if unbatched); the bias added after when batched
+    or when the weight is."""
+    size = batch_size(values, bdims)
+    x, w = values[0], values[1]
+    b = values[2] if len(values) > 2 else None
+    bx, bw = bdims[0], bdims[1]
+    bb = bdims[2] if len(values) > 2 else None
+    nd = len(shape_of(w)) - (3 if bw is not None else 2)
+    if bw is None:
+        if bx is None:
+            out = conv(x, w, **params)
+        else:
+            out = conv(_fold_rows(x), w, *([b] if b is not None and bb is None else []),
+                       **params)
+            out = reshape(out, shape=(size, shape_of(x)[1]) + shape_of(out)[1:])
+            if bb is None:
+                return out, 0
+    else:
+        xs = _fold_channels(materialize(x, bx, size))
+        ws = shape_of(w)
+        out = conv(xs, reshape(w, shape=(size * ws[1],) + ws[2:]), **_grouped(params, size))
+        out = _unfold_channels(out, size)
+    if b is not None:
+        channels = shape_of(b)[-1]
+        bias = (reshape(b, shape=(size, 1, channels) + (1,) * nd) if bb is not None
+                else reshape(b, shape=(channels,) + (1,) * nd))
+        out = out + bias
+    return out, 0
+
+
+def _input_grad_batch(prim: Any, values: list[Any], bdims: list[Any],
+                      params: dict[str, Any]) -> tuple[Any, Any]:
+    """conv_input_grad on the batch: folded into N when only gy is batched, into the groups
+    when the weight is."""
+    size = batch_size(values, bdims)
+    (gy, w), (bg, bw) = values, bdims
+    shape = tuple(params["input_shape"])
+    if bw is None:
+        out = conv_input_grad(_fold_rows(gy), w,
+                              **{**params, "input_shape": (size * shape[0],) + shape[1:]})
+        return reshape(out, shape=(size,) + shape), 0
+    ws = shape_of(w)
+    grouped = {**_grouped(params, size),
+               "input_shape": (shape[0], size * shape[1]) + shape[2:]}
+    out = conv_input_grad(_fold_channels(materialize(gy, bg, size)),
+                          reshape(w, shape=(size * ws[1],) + ws[2:]), **grouped)
+    return _unfold_channels(out, size), 0
+
+
+def _weight_grad_batch(prim: Any, values: list[Any], bdims: list[Any],
+                       params: dict[str, Any]) -> tuple[Any, Any]:
+    """conv_weight_grad on the batch: each example's sum over N stays its own, so the batch
+    is folded into the groups (both operands broadcast to the batch)."""
+    size = batch_size(values, bdims)
+    x, gy = (materialize(v, b, size) for v, b in zip(values, bdims))
+    shape = tuple(params["weight_shape"])
+    grouped = {**_grouped(params, size), "weight_shape": (size * shape[0],) + shape[1:]}
+    out = conv_weight_grad(_fold_channels(x), _fold_channels(gy), **grouped)
+    return reshape(out, shape=(size,) + shape), 0
+
+
 # Sample configurations: (description, x's shape, w's shape, stride, padding, dilation,
 # groups), each run through all three primitives.
 _CONFIGS: list[tuple[str, Ints, Ints, Ints, Pairs, Ints, int]] = [
@@ -242,6 +339,7 @@ conv: Primitive = primitive(
     formula="∂conv(x,w)/∂x: g ↦ conv_input_grad(g, w), ∂/∂w: g ↦ conv_weight_grad(x, g), "
             "∂/∂b: g ↦ Σ_{n,p} g",
     check=_check_conv,
+    batch=_conv_batch,
     prepare_g=_contiguous,
     samples=[
         sample(d, _conv_sample, [_draw.normal(*xs), _draw.normal(*ws)],
@@ -261,6 +359,7 @@ conv_input_grad: Primitive = primitive(
     [_input_grad_vjp_gy, _input_grad_vjp_w],
     formula="∂/∂gy: h ↦ conv(h, w), ∂/∂w: h ↦ conv_weight_grad(h, gy)",
     check=_check_input_grad,
+    batch=_input_grad_batch,
     samples=[
         sample(d, _input_grad_sample,
                [_draw.normal(*_out_shape(xs, ws, s, p, dl)), _draw.normal(*ws)],
@@ -276,6 +375,7 @@ conv_weight_grad: Primitive = primitive(
     [_weight_grad_vjp_x, _weight_grad_vjp_gy],
     formula="∂/∂x: h ↦ conv_input_grad(gy, h), ∂/∂gy: h ↦ conv(x, h)",
     check=_check_weight_grad,
+    batch=_weight_grad_batch,
     samples=[
         sample(d, _weight_grad_sample,
                [_draw.normal(*xs), _draw.normal(*_out_shape(xs, ws, s, p, dl))],
@@ -315,6 +415,13 @@ def _pad_vjp(g: Any, out: Any, x: Any, widths: Pairs, value: float) -> Any:
     return pad(g, widths=tuple((-lo, -hi) for lo, hi in widths), value=0.0)
 
 
+def _pad_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+               ) -> tuple[Any, Any]:
+    """pad on the batch: no padding on the batch axis."""
+    (x,) = values
+    return pad(x, widths=((0, 0),) + tuple(params["widths"]), value=params["value"]), 0
+
+
 def _pad_sample(x: Any, widths: Pairs, value: float) -> Any:
     return pad(x, widths=widths, value=value)
 
@@ -325,6 +432,7 @@ pad: Primitive = primitive(
     [_pad_vjp],
     formula="∂pad(x)/∂x: g ↦ g with the padding cropped off",
     check=_check_pad,
+    batch=_pad_batch,
     samples=[
         sample("(2,3)", _pad_sample, [_draw.normal(2, 3)], widths=((1, 2), (0, 1)), value=0.0),
         sample("crop_and_pad", _pad_sample, [_draw.normal(3, 5)], widths=((-1, 1), (2, -2)),

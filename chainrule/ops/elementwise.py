@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autodiff import Primitive, raw
+from chainrule.autodiff import Primitive, Traced, raw
+from chainrule.ops._batching import elementwise as _batch_elementwise
 from chainrule.ops._samples import Draw, binary_samples, unary_samples
 from chainrule.ops._table import Convention, Exposure, Sample, primitive, sample
 from chainrule.ops.broadcasting import sum_to
@@ -31,9 +32,10 @@ def _elementwise(name: str, forward: Callable[..., Any], vjps: Sequence[Any], *,
                  conventions: Sequence[Convention] = ()) -> Primitive:
     """Declare an elementwise primitive: its rules are written for same-shaped arguments,
     and the engine checks that the inputs broadcast and sums each gradient back to its
-    input's shape (a unary op cannot broadcast)."""
+    input's shape (a unary op cannot broadcast). Its batching rule aligns the examples'
+    ranks and runs it once (:func:`chainrule.ops._batching.elementwise`)."""
     return primitive(name, forward, vjps, formula=formula, samples=samples, expose=expose,
-                     check=check, conventions=conventions,
+                     check=check, conventions=conventions, batch=_batch_elementwise,
                      sum_to=sum_to if len(vjps) > 1 else None)
 
 
@@ -464,6 +466,8 @@ minimum: Primitive = _selection(
 
 def _where_form(cond: Any, x: Any, y: Any) -> Any:
     """``x`` where ``cond`` holds, else ``y`` (broadcast together); no gradient to ``cond``."""
+    if isinstance(cond, Traced) and cond.dtype == np.bool_:  # type: ignore[attr-defined]
+        return where(cond, x, y)  # a boolean tensor as it is (under vmap, a batched mask)
     mask = np.asarray(raw(cond)).astype(bool, copy=False)
     return where(mask, x, y)
 
@@ -522,6 +526,7 @@ clip: Primitive = primitive(
     lambda x, lo=None, hi=None: np.clip(x, lo, hi),
     [_clip_vjp],
     formula="∂clip(x,lo,hi)/∂x = 1 if lo ≤ x ≤ hi else 0 (1 at the edges)",
+    batch=_batch_elementwise,
     samples=[
         sample("lo&hi", _clip_sample, [_draw.away_from_edges(-0.5, 0.5, 3, 4)], lo=-0.5, hi=0.5),
         sample("lo_only", _clip_sample, [_draw.away_from_edges(0.0, 0.0, 2, 3)], lo=0.0, hi=None),

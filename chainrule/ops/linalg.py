@@ -14,6 +14,7 @@ import numpy as np
 from chainrule.autodiff import Primitive
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
+from chainrule.ops._batching import logical_shape, with_rank
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
 from chainrule.ops.broadcasting import sum_to
@@ -95,9 +96,68 @@ def _blas_ready(a: Any) -> Any:
     return a
 
 
+def _shared_matrix(a: Any) -> Any:
+    """For a 3-D array whose leading axis has stride 0 (one matrix seen B times: a weight
+    broadcast along a vmap batch), that matrix; else None."""
+    if a.strides[0] == 0 and a.shape[0] > 1:
+        return a[0]
+    return None
+
+
 def _matmul(x: Any, y: Any) -> Any:
+    if type(x) is np.ndarray and type(y) is np.ndarray and x.ndim == y.ndim == 3:
+        return _stacked_matmul(x, y)
     # the gradient of a sum is a stride-0 matrix of ones, which would otherwise leave BLAS
     return np.matmul(_blas_ready(x), _blas_ready(y))
+
+
+def _stacked_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Stacks of matrices (vmap's batched products): two cases get a faster kernel."""
+    # One matrix broadcast along the batch (per-example gradients under vmap): one GEMM
+    # with the batch folded into the rows, not B small products over a copied operand.
+    shared = _shared_matrix(y)
+    if shared is not None and type(x) is np.ndarray and x.ndim == 3 and x.shape[0] == y.shape[0]:
+        rows = np.matmul(_blas_ready(x).reshape(-1, x.shape[-1]), shared)
+        return rows.reshape(x.shape[:-1] + shared.shape[-1:])
+    shared = _shared_matrix(x)
+    if shared is not None and type(y) is np.ndarray and y.ndim == 3 and y.shape[0] == x.shape[0]:
+        return np.matmul(shared, _blas_ready(y))
+    if x.shape[-1] == 1 and y.shape[-2] == 1:
+        # a batch of outer products (per-example weight gradients): NumPy's matmul loop over
+        # many k = 1 products is several times slower than the broadcast multiply. Written
+        # with its last two axes swapped in memory: it is the gradient of a transposed weight
+        # (linear's batching rule), so the weight's own gradient comes out contiguous.
+        swapped = np.multiply(np.swapaxes(y, -1, -2), np.swapaxes(x, -1, -2))
+        return np.swapaxes(swapped, -1, -2)
+    return np.matmul(_blas_ready(x), _blas_ready(y))
+
+
+def _matmul_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+                  ) -> tuple[Any, Any]:
+    """x@y on the batch. A batched vector times an unbatched matrix is one matrix product
+    (the batch as rows); otherwise 1-D examples are promoted to matrices as NumPy does, the
+    examples aligned to one rank (so matmul's own batch broadcasting never meets the vmap
+    axis), one batched product, and the promoted axes removed."""
+    (x, y), (bx, by) = values, bdims
+    sx, sy = logical_shape(x, bx), logical_shape(y, by)
+    if bx is not None and by is None and len(sx) == 1 and len(sy) == 2:
+        return matmul(x, y), 0  # (B, k) @ (k, n): the batch as rows
+    if bx is None and by is not None and len(sx) == 2 and len(sy) == 1:
+        return matmul(y, _swap_last(x)), 0  # A·y_b for each b: (B, k) @ Aᵀ
+    if len(sx) == 1:
+        x = reshape(x, shape=shape_of(x)[:-1] + (1,) + sx)
+    if len(sy) == 1:
+        y = reshape(y, shape=shape_of(y) + (1,))
+    rank = max(len(sx), len(sy), 2)
+    out = matmul(with_rank(x, bx, rank), with_rank(y, by, rank))
+    shape = shape_of(out)
+    if len(sy) == 1:
+        shape = shape[:-1]
+    if len(sx) == 1:
+        shape = shape[:-1] if len(sy) == 1 else shape[:-2] + shape[-1:]
+    if len(sy) == 1 or len(sx) == 1:
+        out = reshape(out, shape=shape)
+    return out, 0
 
 
 def _matmul_sample(x: Any, y: Any) -> Any:
@@ -111,6 +171,7 @@ matmul: Primitive = primitive(
     _matmul,
     [_matmul_vjp_x, _matmul_vjp_y],
     formula="∂(X@Y)/∂X: G ↦ G@Yᵀ, ∂(X@Y)/∂Y: G ↦ Xᵀ@G",
+    batch=_matmul_batch,
     check=_check_matmul,
     prepare_g=_blas_ready,
     samples=[
@@ -173,6 +234,32 @@ def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
     return _rows(g).T @ _rows(x)
 
 
+def _linear_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+                  ) -> tuple[Any, Any]:
+    """linear on the batch. An unbatched weight: one fused node over the batch's rows (the
+    batch is one more leading axis of x), a batched bias added after. A batched weight
+    (per-example gradients of a layer): x as (B, rows, in) times the weights transposed,
+    (B, in, out), a batched matrix product; then the bias."""
+    x, w = values[0], values[1]
+    b = values[2] if len(values) > 2 else None
+    bx, bw = bdims[0], bdims[1]
+    bb = bdims[2] if len(values) > 2 else None
+    sx = logical_shape(x, bx)
+    if bw is None:
+        out = linear(x, w, b if bb is None else None)
+        if bb is not None:
+            out = out + with_rank(b, 0, len(sx))  # (B, 1…, out) against (B?, *lead, out)
+        return out, 0
+    size = shape_of(w)[0]
+    lead = sx[:-1]
+    rows = int(np.prod(lead, dtype=np.int64))
+    x3 = reshape(x, shape=((size if bx is not None else 1), rows, sx[-1]))
+    out = matmul(x3, transpose(w, axes=(0, 2, 1)))  # (B, rows, out)
+    if b is not None:
+        out = out + (reshape(b, shape=(size, 1, shape_of(b)[-1])) if bb is not None else b)
+    return reshape(out, shape=(size, *lead, shape_of(out)[-1])), 0
+
+
 def _linear_sample(x: Any, w: Any, b: Any = None) -> Any:
     return linear(x, w, b)
 
@@ -189,6 +276,7 @@ linear: Primitive = primitive(
         lambda g, out, x, w, b=None: sum_to(g, shape=shape_of(b)),
     ],
     formula="∂(xWᵀ+b)/∂x: g ↦ gW, ∂/∂W: g ↦ gᵀx, ∂/∂b: g ↦ Σ_batch g",
+    batch=_linear_batch,
     check=_check_linear,
     prepare_g=_blas_ready,
     samples=[

@@ -21,10 +21,12 @@ import numpy as np
 from chainrule.autodiff import Primitive, raw
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
+from chainrule.ops._batching import batch_size, materialize
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
 from chainrule.ops.elementwise import div, exp, mul, sub
 from chainrule.ops.reductions import sum as reduce_sum
+from chainrule.ops.shape import reshape
 
 
 def _row_shift(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -40,11 +42,12 @@ def _row_shift(x: np.ndarray) -> tuple[np.ndarray, bool]:
     return np.where(np.isfinite(shift), shift, 0), False
 
 
-def _softmax_cross_entropy(x: Any, target: np.ndarray) -> tuple[Any, Any]:
+def _softmax_cross_entropy(x: Any, target: np.ndarray, reduction: str = "mean"
+                           ) -> tuple[Any, Any]:
     """The mean over rows of log Σ_c e^(x_ic) − x_iy, shifted by the row max like
-    ``log_softmax`` (no overflow for any finite logits). Also returns, for the rule,
-    e^(x−m) and its row sums: the softmax is their quotient (``None`` when a row holds ±inf,
-    and the rule recomputes)."""
+    ``log_softmax`` (no overflow for any finite logits); each row's loss with
+    ``reduction="none"``. Also returns, for the rule, e^(x−m) and its row sums: the softmax
+    is their quotient (``None`` when a row holds ±inf, and the rule recomputes)."""
     shift, finite = _row_shift(x)
     # np.add.reduce is what np.sum runs, less its Python wrapper
     if finite:
@@ -58,10 +61,12 @@ def _softmax_cross_entropy(x: Any, target: np.ndarray) -> tuple[Any, Any]:
         saved = None
     log_total = np.log(total[:, 0])
     picked = shifted[np.arange(shifted.shape[0]), target]
+    if reduction == "none":
+        return log_total - picked, saved
     return np.add.reduce(log_total - picked, axis=None) / x.dtype.type(x.shape[0]), saved
 
 
-def _check_softmax_cross_entropy(x: Any, target: np.ndarray) -> None:
+def _check_softmax_cross_entropy(x: Any, target: np.ndarray, reduction: str = "mean") -> None:
     xs = np.shape(x)
     if len(xs) != 2 or np.shape(target) != xs[:1]:
         raise ValueError(
@@ -76,8 +81,9 @@ def _check_softmax_cross_entropy(x: Any, target: np.ndarray) -> None:
 
 
 def _softmax_cross_entropy_vjp(g: Any, out: Any, x: Any, target: np.ndarray,
-                               saved: Any = None) -> Any:
-    """∂L/∂x = (softmax(x) − onehot(y))·g/N."""
+                               reduction: str = "mean", saved: Any = None) -> Any:
+    """∂L/∂x = (softmax(x) − onehot(y))·g/N; row i's share gᵢ·(softmax(xᵢ) − onehot(yᵢ))
+    with ``reduction="none"``."""
     n, c = shape_of(x)
     if type(x) is np.ndarray:
         # A first-order pass: the same operations on arrays, in one buffer updated in
@@ -87,10 +93,15 @@ def _softmax_cross_entropy_vjp(g: Any, out: Any, x: Any, target: np.ndarray,
         # (create_graph) pass uses.
         p = _softmax_array(x) if saved is None else np.divide(*saved)
         p -= target[:, None] == np.arange(c)  # the one-hot as a comparison, not a scatter
-        p *= np.divide(g, n)  # div(g, n)'s forward for a Python divisor
+        if reduction == "none":
+            p *= np.asarray(g)[:, None]
+        else:
+            p *= np.divide(g, n)  # div(g, n)'s forward for a Python divisor
         return p
     onehot = np.zeros((n, c), dtype=raw(x).dtype)
     onehot[np.arange(n), target] = 1
+    if reduction == "none":
+        return mul(sub(_softmax_rows(x), onehot), reshape(g, shape=(n, 1)))
     return mul(sub(_softmax_rows(x), onehot), div(g, n))
 
 
@@ -116,8 +127,25 @@ def _softmax_array(x: np.ndarray) -> np.ndarray:
 _draw = Draw("losses")
 
 
-def _sce_sample(x: Any, target: np.ndarray) -> Any:
-    return softmax_cross_entropy(x, target=target)
+def _softmax_cross_entropy_batch(prim: Any, values: list[Any], bdims: list[Any],
+                                 params: dict[str, Any]) -> tuple[Any, Any]:
+    """The loss of each example of the batch, (B, N, C) logits and the (N,) targets shared by
+    the examples: the B·N rows' own losses (``reduction="none"``, one fused node), then
+    each example's mean over its N rows (or, already per row, the rows themselves)."""
+    size = batch_size(values, bdims)
+    x = materialize(values[0], bdims[0], size)
+    _, n, c = shape_of(x)
+    target = np.broadcast_to(np.asarray(params["target"]), (size, n)).reshape(-1)
+    rows = softmax_cross_entropy(reshape(x, shape=(size * n, c)), target=target,
+                                 reduction="none")
+    per_row = reshape(rows, shape=(size, n))
+    if params.get("reduction", "mean") == "none":
+        return per_row, 0
+    return div(reduce_sum(per_row, axis=(1,)), n), 0
+
+
+def _sce_sample(x: Any, target: np.ndarray, reduction: str = "mean") -> Any:
+    return softmax_cross_entropy(x, target=target, reduction=reduction)
 
 
 # fused: one node instead of about a dozen (log_softmax's five, pick, negate, scale, sum,
@@ -126,12 +154,15 @@ softmax_cross_entropy: Primitive = primitive(
     "softmax_cross_entropy",
     _softmax_cross_entropy,
     [_softmax_cross_entropy_vjp],
-    formula="∂L/∂xᵢ꜀ = (softmax(xᵢ)꜀ − [c = yᵢ])·g/N",
+    formula="∂L/∂xᵢ꜀ = (softmax(xᵢ)꜀ − [c = yᵢ])·g/N (gᵢ per row with reduction none)",
     check=_check_softmax_cross_entropy,
+    batch=_softmax_cross_entropy_batch,
     saves=True,
     samples=[
         sample("(4,3)", _sce_sample, [_draw.normal(4, 3)], target=np.array([0, 2, 1, 2])),
         sample("large_logits", _sce_sample, [_draw.normal(2, 5) * 30.0], target=np.array([4, 0])),
+        sample("reduction=none", _sce_sample, [_draw.normal(3, 4)],
+               target=np.array([3, 0, 1]), reduction="none"),
     ],
     expose=Exposure(internal="F.cross_entropy's common case"),
 )

@@ -28,6 +28,7 @@ import numpy as np
 from chainrule.autodiff import Primitive, raw
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
+from chainrule.ops._batching import leading
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Convention, Exposure, primitive, sample
 from chainrule.ops.elementwise import where
@@ -244,6 +245,7 @@ max_pool: Primitive = primitive(
     [_max_pool_vjp],
     formula="∂max_pool(x)ₒ/∂xⱼ = 1 if xⱼ is window o's first maximum (row-major), else 0",
     check=_check_max_pool,
+    batch=leading(),
     saves=True,
     samples=[sample(name, _pool_sample(lambda x, **kw: max_pool(x, **kw)),
                     [_draw.distinct(*shape)], **params)
@@ -329,6 +331,7 @@ pool_sum: Primitive = primitive(
         ceil_mode=ceil_mode)],
     formula="∂(Σ_{j∈window o} xⱼ)/∂xⱼ = 1 (g spread back over each window)",
     check=_check_pool_sum,
+    batch=leading(),
     samples=[sample(name, _pool_sample(lambda x, **kw: pool_sum(x, **kw)),
                     [_draw.normal(*shape)], **params)
              for name, shape, params in _SUM_SAMPLES],
@@ -352,6 +355,7 @@ pool_sum_transpose: Primitive = primitive(
         g, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)],
     formula="∂/∂y (y spread onto each window) = the window sum of the gradient",
     check=_check_pool_sum_transpose,
+    batch=leading("shape"),
     samples=[_transpose_sample(name, shape, params) for name, shape, params in _SUM_SAMPLES],
     expose=Exposure(internal="the gradient of average pooling"),
 )

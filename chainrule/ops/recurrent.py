@@ -32,6 +32,7 @@ import numpy as np
 from chainrule.autodiff import Primitive, raw
 from chainrule.errors import shape_str
 from chainrule.ops._axes import shape_of
+from chainrule.ops._batching import batch_size, materialize
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
 from chainrule.ops.elementwise import sigmoid, tanh
@@ -71,6 +72,14 @@ def _zeros_like(x: Any) -> np.ndarray:
 # The forward functions and the first-order rules work on gate-major copies ``(gates, *batch,
 # H)`` of the pre-activations: each gate is then one contiguous block, and NumPy's loops over a
 # narrow column slice of ``(batch, gates·H)`` cost several times more per call.
+
+
+def _cell_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+                ) -> tuple[Any, Any]:
+    """A cell on the batch: the cells take any leading axes but need the three operands of
+    one leading shape, so the unbatched ones are broadcast along the batch (views)."""
+    size = batch_size(values, bdims)
+    return prim(*(materialize(v, b, size) for v, b in zip(values, bdims)), **params), 0
 
 
 def _gate_major(a: np.ndarray, chunks: int, size: int) -> np.ndarray:
@@ -176,6 +185,7 @@ gru_cell: Primitive = primitive(
     formula="h' = (1−z)n + zh: ∂/∂h = z; through n (1−z)(1−n²), z (h−n)z(1−z), "
             "r n̄·g_hn·r(1−r)",
     check=lambda gi, gh, h: _check_gates("gru_cell", 3, gi, gh, h, "h"),
+    batch=_cell_batch,
     saves=True,
     samples=[
         sample("batch(3,H=2)", _gru_cell_sample,
@@ -290,6 +300,7 @@ lstm_c: Primitive = primitive(
     vjp_all=_lstm_c_vjp,
     formula="c' = σ(f)c + σ(i)tanh(g): ∂/∂c = σ(f); gates i, f, g through σ' and tanh'",
     check=lambda gi, gh, c: _check_gates("lstm_c", 4, gi, gh, c, "c"),
+    batch=_cell_batch,
     saves=True,
     samples=[
         sample("batch(3,H=2)", _lstm_c_sample,
@@ -306,6 +317,7 @@ lstm_h: Primitive = primitive(
     vjp_all=_lstm_h_vjp,
     formula="h' = σ(o)tanh(c'): ∂/∂c' = σ(o)(1−tanh²c'), ∂/∂o = tanh(c')σ(o)(1−σ(o))",
     check=lambda gi, gh, c: _check_gates("lstm_h", 4, gi, gh, c, "c"),
+    batch=_cell_batch,
     saves=True,
     samples=[
         sample("batch(3,H=2)", _lstm_h_sample,

@@ -13,6 +13,7 @@ import numpy as np
 
 from chainrule.autodiff import Primitive, apply, raw
 from chainrule.ops._axes import keepdims_shape, normalize_axis, shape_of
+from chainrule.ops._batching import shifted
 from chainrule.ops._samples import Draw, reduction_samples
 from chainrule.ops._table import Convention, Exposure, primitive
 from chainrule.ops.broadcasting import broadcast_to
@@ -31,7 +32,7 @@ def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) ->
 
 def _params(x: Any, axis: Any, keepdims: Any, op: str) -> dict[str, Any]:
     """A reduction's parameters: ``axis`` as a sorted tuple of non-negative axes (or None)."""
-    axis = None if axis is None else normalize_axis(axis, x.data.ndim, op)
+    axis = None if axis is None else normalize_axis(axis, len(shape_of(x)), op)
     return {"axis": axis, "keepdims": bool(keepdims)}
 
 
@@ -53,6 +54,7 @@ sum: Primitive = primitive(  # noqa: A001 - the API name
     "sum", _sum,
     [lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, shape_of(x), axis, keepdims)],
     formula="∂(Σᵢ xᵢ)/∂xⱼ = 1",
+    batch=shifted("axis"),
     samples=reduction_samples(_reduce_sample("sum"), _draw.normal),
     expose=Exposure(form=_sum_form, method="sum", function="sum", numpy=(np.sum,)),
 )
@@ -93,6 +95,7 @@ def _extremum(name: str, reduce: Any, doc: str, convention: Convention) -> Primi
         [_extremum_vjp],
         formula=f"∂{name}(x)/∂xⱼ = 1/k for the k elements equal to the {name}, else 0",
         check=_check_nonempty(name),
+        batch=shifted("axis"),
         samples=reduction_samples(_reduce_sample(name), _draw.distinct),
         expose=Exposure(form=form, method=name, function=name, doc=doc,
                         numpy=(reduce, getattr(np, f"a{name}"))),

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from chainrule._convert import as_dtype, index_parts, shape_args
-from chainrule.autodiff import Primitive
+from chainrule.autodiff import Primitive, Traced, batching_hook
 from chainrule.errors import shape_str
 from chainrule.ops._axes import normalize_one_axis, shape_of
+from chainrule.ops._batching import elementwise, materialize
 from chainrule.ops._samples import Draw
 from chainrule.ops._table import Exposure, primitive, sample
 
@@ -36,6 +37,13 @@ def _check_reshape(x: Any, shape: tuple[int, ...]) -> None:
         )
 
 
+def _reshape_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+                   ) -> tuple[Any, Any]:
+    """reshape on the batch: to (B, *shape) (a −1 still stands for the rest of one example)."""
+    (x,) = values
+    return reshape(x, shape=(shape_of(x)[0],) + tuple(params["shape"])), 0
+
+
 def _reshape_form(x: Any, *shape: Any) -> Any:
     """The same elements in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
     return reshape(x, shape=shape_args("reshape", shape))
@@ -50,6 +58,7 @@ reshape: Primitive = primitive(
     lambda x, shape: np.reshape(x, shape),
     [lambda g, out, x, shape: reshape(g, shape=shape_of(x))],
     formula="∂/∂x reshape(x) = the gradient reshaped back to x's shape",
+    batch=_reshape_batch,
     check=_check_reshape,
     samples=[
         sample("(2,3,4)->(6,-1)", _reshape_sample, [_draw.normal(2, 3, 4)], shape=(6, -1)),
@@ -77,6 +86,16 @@ def _transpose_vjp(g: Any, out: Any, x: Any, axes: tuple[int, ...] | None) -> An
     return transpose(g, axes=tuple(int(i) for i in np.argsort(axes)))
 
 
+def _transpose_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+                     ) -> tuple[Any, Any]:
+    """transpose on the batch: the batch axis stays first, the example's axes permuted."""
+    (x,) = values
+    ndim = len(shape_of(x)) - 1
+    axes = params["axes"]
+    order = tuple(range(ndim - 1, -1, -1)) if axes is None or (not axes and ndim) else axes
+    return transpose(x, axes=(0,) + tuple(a + 1 for a in order)), 0
+
+
 def _transpose_form(x: Any, *axes: Any) -> Any:
     """Permute the axes like NumPy (negative axes count from the end); with no arguments,
     reverse them."""
@@ -99,6 +118,7 @@ transpose: Primitive = primitive(
     lambda x, axes: np.transpose(x, axes),
     [_transpose_vjp],
     formula="∂/∂x transpose(x) = the gradient transposed back (inverse permutation)",
+    batch=_transpose_batch,
     check=_check_transpose,
     samples=[
         sample("reverse_3d", _transpose_sample, [_draw.normal(2, 3, 4)], axes=()),
@@ -136,8 +156,42 @@ def _scatter_add(g: Any, shape: tuple[int, ...], index: Any, dtype: Any) -> np.n
     return out
 
 
+def _batched_index(index: Any) -> tuple[tuple[Any, ...], int]:
+    """The physical index of a batch (a full slice over the batch axis first) and where the
+    batch axis lands in the result: first, unless NumPy moves the advanced-index axes to
+    the front (advanced indices, integers among them, separated by a slice)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    physical = (slice(None),) + parts
+    arrays = [i for i, p in enumerate(parts) if isinstance(p, (np.ndarray, list))]
+    if not arrays:
+        return physical, 0
+    advanced = [i for i, p in enumerate(parts)
+                if isinstance(p, (np.ndarray, list)) or isinstance(p, (int, np.integer))]
+    if advanced[-1] - advanced[0] + 1 == len(advanced):
+        return physical, 0  # adjacent: their axes stay in place, after the batch axis
+    shapes = [np.shape(parts[i]) if not (isinstance(parts[i], np.ndarray)
+                                          and parts[i].dtype == np.bool_)
+              else (int(np.count_nonzero(parts[i])),) for i in advanced]
+    return physical, len(np.broadcast_shapes(*shapes))
+
+
+def _getitem_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[str, Any]
+                   ) -> tuple[Any, Any]:
+    """x[index] on the batch: ``x[:, index]``; the batch axis follows NumPy's placement of
+    advanced-index axes (first, or after them when they are separated)."""
+    (x,) = values
+    physical, bdim = _batched_index(params["index"])
+    return getitem(x, index=physical), bdim
+
+
 def _getitem_form(x: Any, index: Any) -> Any:
     """``x[index]``: NumPy's basic and advanced indexing (integer arrays, boolean masks)."""
+    hook = batching_hook()
+    if hook is not None and any(isinstance(p, Traced) for p in
+                                (index if isinstance(index, tuple) else (index,))):
+        out = hook.getitem(x, index)  # under vmap, an index that may be batched
+        if out is not NotImplemented:
+            return out
     return getitem(x, index=index_parts(index))
 
 
@@ -150,6 +204,7 @@ getitem: Primitive = primitive(
     _getitem,
     [lambda g, out, x, index: scatter_add(g, shape=shape_of(x), index=index, dtype=x.dtype)],
     formula="∂/∂x x[i] = the gradient scattered into zeros of x's shape (summed where i repeats)",
+    batch=_getitem_batch,
     samples=[
         sample("int", _getitem_sample, [_draw.normal(3, 4)], index=1),
         sample("negative_int", _getitem_sample, [_draw.normal(3, 4)], index=-1),
@@ -173,6 +228,20 @@ getitem: Primitive = primitive(
 )
 
 
+def _scatter_add_batch(prim: Any, values: list[Any], bdims: list[Any],
+                       params: dict[str, Any]) -> tuple[Any, Any]:
+    """scatter_add on the batch: into zeros of (B, *shape) at ``[:, index]``, the batch
+    axis of g first moved to where that index puts it (see :func:`_batched_index`)."""
+    (g,) = values
+    physical, bdim = _batched_index(params["index"])
+    if bdim:
+        ndim = len(shape_of(g))
+        order = tuple(range(1, bdim + 1)) + (0,) + tuple(range(bdim + 1, ndim))
+        g = transpose(g, axes=order)
+    return scatter_add(g, shape=(shape_of(values[0])[0],) + tuple(params["shape"]),
+                       index=physical, dtype=params["dtype"]), 0
+
+
 def _scatter_sample(g: Any, shape: Any, index: Any, dtype: Any) -> Any:
     return scatter_add(g, shape=shape, index=index, dtype=dtype)
 
@@ -184,6 +253,7 @@ scatter_add: Primitive = primitive(
     _scatter_add,
     [lambda g, out, y, shape, index, dtype: getitem(g, index=index)],
     formula="∂/∂g scatter(g) = the gradient gathered at the same index",
+    batch=_scatter_add_batch,
     samples=[
         sample("repeated_int_array", _scatter_sample, [_draw.normal(4, 2)],
                shape=(3, 2), index=np.array([0, 2, 0, 0]), dtype=_F64),
@@ -229,6 +299,15 @@ def _concatenate_vjp(g: Any, out: Any, inputs: Any, params: dict[str, Any], need
     return grads
 
 
+def _concatenate_batch(prim: Any, values: list[Any], bdims: list[Any],
+                       params: dict[str, Any]) -> tuple[Any, Any]:
+    """concatenate on the batch: the unbatched inputs broadcast along the batch (views),
+    then joined along the shifted axis."""
+    size = next(shape_of(v)[0] for v, b in zip(values, bdims) if b is not None)
+    full = [materialize(v, b, size) for v, b in zip(values, bdims)]
+    return concatenate(*full, axis=params["axis"] + 1), 0
+
+
 def _concatenate_form(tensors: Sequence[Any], axis: int = 0) -> Any:
     """Join tensors along an existing axis."""
     items = list(tensors)
@@ -256,6 +335,7 @@ concatenate: Primitive = primitive(
     vjp_all=_concatenate_vjp,
     value_reads=(),  # only the inputs' shapes
     formula="∂/∂xₖ concatenate(x₁…xₙ) = the k-th slice of the gradient",
+    batch=_concatenate_batch,
     check=_check_concatenate,
     samples=[
         sample("two_axis=0", _concatenate_sample, [_draw.normal(2, 3), _draw.normal(1, 3)],
@@ -279,6 +359,7 @@ cast: Primitive = primitive(
     lambda x, dtype: np.asarray(x).astype(dtype),
     [lambda g, out, x, dtype: cast(g, dtype=x.dtype)],
     formula="∂/∂x cast(x) = 1 (the gradient cast back to x's dtype)",
+    batch=elementwise,
     samples=[
         sample("float64->float64", lambda x, dtype: cast(x, dtype=dtype), [_draw.normal(2, 3)],
                dtype=np.dtype(np.float64)),
@@ -297,6 +378,7 @@ clone: Primitive = primitive(
     lambda x: np.array(x, copy=True),
     [lambda g, out, x: g],
     formula="∂ clone(x)/∂x = 1 (a copy: the gradient passes unchanged)",
+    batch=elementwise,
     samples=[sample("(2,3)", _clone_sample, [_draw.normal(2, 3)]),
              sample("0-d", _clone_sample, [_draw.normal()])],
     expose=Exposure(method="clone", doc="A copy with its own memory; differentiable (the "

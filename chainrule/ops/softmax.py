@@ -20,6 +20,7 @@ import numpy as np
 
 from chainrule.autodiff import Primitive
 from chainrule.ops._axes import normalize_one_axis, shape_of
+from chainrule.ops._batching import shifted
 from chainrule.ops._table import Exposure, primitive
 from chainrule.ops.composites import _softmax_samples
 from chainrule.ops.elementwise import mul, sub
@@ -65,6 +66,7 @@ _softmax_primitive: Primitive = primitive(
     _softmax,
     [_softmax_vjp],
     formula="∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ)",
+    batch=shifted("axis"),
     samples=_softmax_samples("softmax"),
     expose=Exposure(form=softmax, method="softmax", function="softmax",
                     doc="exp(x)/Σexp(x) along ``axis``."),

@@ -25,6 +25,7 @@ from chainrule.compiler import compile as compile_step
 from chainrule.tensor import wrap
 from chainrule.train.callbacks import History
 from chainrule.train.metrics import Metric, _array, _resolve_metrics
+from chainrule.train.parallel import _Synchronizer
 from chainrule.train.progress import _is_terminal, _Progress
 
 
@@ -127,6 +128,46 @@ def _train_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, loader
     return record
 
 
+_NO_BATCH = object()
+
+
+def _train_epoch_synced(model: Any, loss_fn: Callable[..., Any], optimizer: Any,
+                        loader: Iterable[Any], keep: bool, epoch: int, epochs: int,
+                        sync: _Synchronizer, compiled: Any = None) -> _Epoch:
+    """:func:`_train_epoch` on one rank of several: the gradients are averaged over the
+    ranks before each step, a rank out of batches joins with none until all are, and the
+    record holds every rank's batches (see :mod:`chainrule.train.parallel`)."""
+    _call(model, "train")
+    record = _Epoch(keep)
+    batches = iter(loader)
+    step = 0
+    while True:
+        batch = next(batches, _NO_BATCH)
+        step += 1
+        sync.zero_grad()
+        count, value = 0, 0.0
+        if batch is not _NO_BATCH:
+            inputs, target = _split_batch(batch)
+            if compiled is not None:  # fit(compile=True): the same step, replayed
+                loss, pred = compiled(*inputs, target)
+            else:
+                pred = model(*inputs)
+                loss = loss_fn(pred, target)
+            value = _loss_value(loss)
+            loss.backward()  # a nan is caught below, after every rank has seen it
+            count = _count(target)
+        total, union_loss = sync.average(count, value)
+        if total == 0:
+            break
+        if not math.isfinite(union_loss):
+            raise _diverged(union_loss, epoch + 1, epochs, step, _learning_rate(optimizer))
+        optimizer.step()
+        if batch is not _NO_BATCH:
+            record.add(value, pred, target)
+    sync.end_epoch()
+    return sync.merge(record)
+
+
 def _evaluate(model: Any, loss_fn: Callable[..., Any], loader: Iterable[Any],
               keep: bool) -> _Epoch:
     _call(model, "eval")
@@ -141,17 +182,24 @@ def _evaluate(model: Any, loss_fn: Callable[..., Any], loader: Iterable[Any],
 
 def _run_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: Any,
                val_loader: Any, metrics: dict[str, Metric], epoch: int, epochs: int,
-               compiled: Any = None) -> dict[str, float]:
+               sync: _Synchronizer | None = None, compiled: Any = None) -> dict[str, float]:
     """One epoch's logs in Keras's order and names: ``loss``, each metric on the training
-    batches, ``val_loss``, ``val_`` + each metric on the validation data, ``time``."""
+    batches, ``val_loss``, ``val_`` + each metric on the validation data, ``time``.
+    With ``sync`` (distributed), the figures are the union of all ranks' batches."""
     start = time.perf_counter()
-    train = _train_epoch(model, loss_fn, optimizer, train_loader, bool(metrics), epoch, epochs,
-                         compiled)
+    if sync is None:
+        train = _train_epoch(model, loss_fn, optimizer, train_loader, bool(metrics), epoch,
+                             epochs, compiled)
+    else:
+        train = _train_epoch_synced(model, loss_fn, optimizer, train_loader, bool(metrics),
+                                    epoch, epochs, sync, compiled)
     logs = {"loss": train.mean_loss("train_loader")}
     if metrics:
         logs.update(train.metrics(metrics))
     if val_loader is not None:
         val = _evaluate(model, loss_fn, val_loader, bool(metrics))
+        if sync is not None:
+            val = sync.merge(val)
         logs["val_loss"] = val.mean_loss("val_loader")
         if metrics:
             logs.update({f"val_{name}": value for name, value in val.metrics(metrics).items()})
@@ -177,7 +225,7 @@ def _check_fit_args(model: Any, loss_fn: Any, optimizer: Any, epochs: Any) -> No
 def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: Iterable[Any],
         epochs: int, val_loader: Iterable[Any] | None = None,
         metrics: Sequence[str | Metric] = (), callbacks: Sequence[Any] = (),
-        progress: bool = True, compile: bool = False) -> History:
+        progress: bool = True, distributed: bool = False, compile: bool = False) -> History:
     r"""Train ``model`` for ``epochs`` passes over ``train_loader``; return a :class:`History`.
 
     For every batch ``(inputs..., target)``: ``optimizer.zero_grad()``, ``pred =
@@ -215,6 +263,15 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
         progress: show a progress bar (tqdm, with the epoch's loss and metrics) — a widget
             in Jupyter, text on a terminal; elsewhere (output redirected to a file or a
             pipe) ``fit`` prints nothing.
+        distributed: train on every rank of an MPI job (``mpirun -np N``; the extra
+            ``chainrule[mpi]``) as one process would on the union of the ranks' batches:
+            rank 0's parameters are copied to all, each step's gradients are averaged by
+            sample count in one ``Allreduce`` (:func:`chainrule.distributed.average_gradients`),
+            and the logs are the union's. Give each rank its part of the data with
+            ``DataLoader(cr.distributed.shard(dataset), ...)``. Only rank 0 shows progress.
+            The model's forward must treat samples independently (no BatchNorm in train
+            mode) for the result to equal one process's; ``loss_fn`` must average over the
+            batch.
         compile: run each training step — the model's forward, the loss and their
             backward pass — through :func:`chainrule.compile` (captured on the first batch
             of each shape, replayed afterwards): the same parameters, bit for bit, faster.
@@ -246,13 +303,15 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
     callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     history = History()
     was_training = getattr(model, "training", None)
-    bar = _Progress(int(epochs)) if progress and epochs and _is_terminal() else None
+    sync = _Synchronizer(model, optimizer) if distributed else None
+    shows = progress and epochs and _is_terminal() and (sync is None or sync.is_main)
+    bar = _Progress(int(epochs)) if shows else None
     for callback in callbacks:
         _call(callback, "on_train_begin", model)
     try:
         for epoch in range(int(epochs)):
             logs = _run_epoch(model, loss_fn, optimizer, train_loader, val_loader, resolved,
-                              epoch, int(epochs), compiled)
+                              epoch, int(epochs), sync, compiled)
             history._record(epoch, logs)
             if bar is not None:
                 bar.update(epoch, logs)

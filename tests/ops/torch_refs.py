@@ -213,7 +213,8 @@ TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     # linear algebra
     "matmul": torch.matmul,
     "linear": lambda x, w, b=None: F.linear(x, w, b),
-    "softmax_cross_entropy": lambda x, target: F.cross_entropy(x, torch.as_tensor(target)),
+    "softmax_cross_entropy": lambda x, target, reduction="mean": F.cross_entropy(
+        x, torch.as_tensor(target), reduction=reduction),
     # convolution
     "conv": _conv,
     "conv_input_grad": _conv_input_grad,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import batching
 from chainrule import ops as _ops
 from chainrule._convert import numpy_axis_names
 from chainrule.autodiff import composite
@@ -73,7 +74,8 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """
     x = as_tensor(x, "leaky_relu")
     _check_number("leaky_relu", "negative_slope", negative_slope)
-    positive = x.data > 0  # a constant mask: where() sends g to one branch or the other
+    # a constant mask: where() sends g to one branch or the other (under vmap, a batched one)
+    positive = x > 0 if batching.is_batched(x) else x.data > 0
     return _ops.where(positive, x, _ops.mul(x, float(negative_slope)))
 
 
@@ -98,7 +100,8 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     scaled = _ops.mul(x, beta)
     smooth = _ops.softplus(scaled) if beta == 1.0 else _ops.div(_ops.softplus(scaled), beta)
     with np.errstate(over="ignore"):  # β·x may overflow to ±inf only in the comparison
-        linear_part = np.asarray(x.data * beta > threshold)
+        linear_part = (scaled > threshold if batching.is_batched(x)
+                       else np.asarray(x.data * beta > threshold))
     return _ops.where(linear_part, x, smooth)
 
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule import batching
 from chainrule import ops as _ops
 from chainrule.autodiff import apply, composite, raw
 from chainrule.errors import shape_str
@@ -118,6 +119,73 @@ def _nll_rows(classes: _Classes) -> Tensor:
     return _ops.neg(_ops.mul(picked, classes.row_weight))
 
 
+# ---------------------------------------------------------------- under vmap
+
+
+def _mapped(input: Any, target: Any) -> int:
+    """The innermost vmap level at which ``input`` or ``target`` is batched (0: none)."""
+    if not batching.LEVELS:
+        return 0
+    return max((v._level for v in (input, target) if isinstance(v, batching.BatchedTensor)),
+               default=0)
+
+
+def _batched_class_loss(loss: Any, level: int, input: Any, target: Any, weight: Any,
+                        ignore_index: int, reduction: str, **options: Any) -> Tensor:
+    r"""A class loss under ``vmap``: every example's own reduction. The batch becomes more
+    rows: the loss with ``reduction="none"`` on the physical (B, …) logits (the class axis
+    moved to 1) and targets, then each example's rows reduced — summed, or for ``"mean"``
+    divided by that example's total target weight :math:`\sum_i w_{y_i}`, as unbatched."""
+    size = dict(batching.LEVELS)[level]
+    x = input._value if isinstance(input, batching.BatchedTensor) and input._level == level \
+        else batching.broadcast_level(_ops_tensor(input), size)
+    if isinstance(target, batching.BatchedTensor) and target._level == level:
+        t = np.asarray(raw(target._value))
+    else:
+        t = np.asarray(raw(target))
+        t = np.broadcast_to(t, (size,) + t.shape)
+    ndim = len(x.shape) - 1
+    if loss is cross_entropy and ndim in (1, 2) and weight is None and t.size and not \
+            options.get("label_smoothing") and _valid_targets(t, x.shape[-1], ignore_index):
+        # the common case: every row's loss from one fused node, then each example's mean
+        rows = apply(_ops.softmax_cross_entropy, (_ops.reshape(x, shape=(-1, x.shape[-1])),),
+                     {"target": t.reshape(-1).astype(np.int64, copy=False),
+                      "reduction": "none"}, checked=True)
+        per_example = _ops.reshape(rows, shape=t.shape)
+        if reduction != "none" and ndim == 2:
+            per_example = _ops.sum(per_example, axis=(1,))
+            if reduction == "mean":
+                per_example = _ops.div(per_example, t.shape[1])
+        return batching.batched(per_example, level)
+    if ndim > 1:  # (B, N, C, d…) → (B, C, N, d…): the batch is the loss's N, N a d axis
+        x = _ops.transpose(x, axes=(0, 2, 1) + tuple(range(3, ndim + 1)))
+    rows = loss(x, t, weight=weight, ignore_index=ignore_index, reduction="none", **options)
+    if reduction == "none":
+        return batching.batched(rows, level)
+    axes = tuple(range(1, len(rows.shape)))
+    total = _ops.sum(rows, axis=axes) if axes else rows
+    if reduction == "mean":
+        counted = (t != ignore_index).astype(x.dtype)
+        if weight is not None:
+            w = np.asarray(raw(weight), dtype=x.dtype)
+            counted = counted * w[np.where(t != ignore_index, t, 0)]
+        total = _ops.div(total, counted.reshape(size, -1).sum(axis=1))
+    return batching.batched(total, level)
+
+
+def _valid_targets(t: np.ndarray, classes: int, ignore_index: int) -> bool:
+    """Integer targets, every one a class in [0, C) and none equal to ``ignore_index``."""
+    if t.dtype.kind not in "iu":
+        return False
+    lo, hi = t.min(), t.max()
+    return bool(lo >= 0 and hi < classes and not (lo <= ignore_index <= hi
+                                                  and (t == ignore_index).any()))
+
+
+def _ops_tensor(value: Any) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
 # ---------------------------------------------------------------- the losses
 
 
@@ -144,6 +212,11 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
         IndexError: a target is outside ``[0, C)``.
     """
     op = "nll_loss"
+    level = _mapped(input, target)
+    if level:
+        _check_reduction(op, reduction)
+        return _batched_class_loss(nll_loss, level, input, target, weight, ignore_index,
+                                   reduction)
     input = _class_scores(op, input, reduction, ignore_index)
     classes = _classes(op, input, _class_target(op, target), weight, int(ignore_index))
     return _reduce_rows(_nll_rows(classes), classes, reduction)
@@ -200,6 +273,11 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     0.346574
     """
     op = "cross_entropy"
+    level = _mapped(input, target)
+    if level:
+        _check_reduction(op, reduction)
+        return _batched_class_loss(cross_entropy, level, input, target, weight, ignore_index,
+                                   reduction, label_smoothing=label_smoothing)
     input = _class_scores(op, input, reduction, ignore_index)
     if isinstance(label_smoothing, bool) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")

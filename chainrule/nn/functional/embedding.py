@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import batching
 from chainrule import ops as _ops
 from chainrule.autodiff import Traced, composite
 from chainrule.errors import shape_str
@@ -75,6 +76,11 @@ def _embedding(who: str, input: Any, weight: Any, padding_idx: int | None) -> Te
         raise ValueError(f"{who}: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"shape {shape_str(w.shape)}")
     rows = w.shape[0]
+    if batching.is_batched(input):  # under vmap: each example's indices (a gather)
+        _indices(who, batching.values_for_checks(input), rows)
+        if padding_idx is not None:
+            _padding_row(who, padding_idx, rows)
+        return w[input]
     index = _indices(who, input, rows)
     pad = _padding_row(who, padding_idx, rows)
     out = _ops.getitem(w, index=index)

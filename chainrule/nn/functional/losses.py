@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import batching
 from chainrule import ops as _ops
 from chainrule.autodiff import composite, raw
 from chainrule.errors import shape_str
@@ -171,12 +172,15 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
     """
     op = "binary_cross_entropy"
     input, target = _pair(op, input, target, reduction)
-    _check_unit_interval(op, "input", input.data,
+    mapped = batching.is_batched(input)
+    _check_unit_interval(op, "input", batching.values_for_checks(input) if mapped
+                         else input.data,
                          " (pass probabilities, or use binary_cross_entropy_with_logits "
                          "on the logits)")
-    _check_unit_interval(op, "target", target.data, "")
+    _check_unit_interval(op, "target", batching.values_for_checks(target)
+                         if batching.is_batched(target) else target.data, "")
     w = _constant(op, "weight", weight, input)
-    p = input.data
+    p = input if mapped else input.data  # masks below: batched tensors under vmap
     # where() keeps log away from 0: the dead branch gets a safe argument, so its zero
     # gradient is never multiplied by 1/0.
     log_p = _ops.maximum(_ops.log(_ops.where(p > 0, input, 1.0)), -100.0)

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule import batching
 from chainrule import ops as _ops
 from chainrule._config import is_grad_enabled
 from chainrule.autodiff import Traced
@@ -144,7 +145,8 @@ def _dropout_steps(xs: list[Any], p: float, generator: np.random.Generator) -> l
 def split_steps(x: Tensor, time_axis: int) -> list[Any]:
     """The input of each time step: views of the array when no gradient must reach ``x``,
     else one ``getitem`` node per step."""
-    if isinstance(x, Traced) and x.requires_grad and is_grad_enabled():
+    if isinstance(x, Traced) and (x.requires_grad and is_grad_enabled()
+                                  or batching.is_batched(x)):
         index = (slice(None),) * time_axis
         return [x[index + (t,)] for t in range(x.shape[time_axis])]
     data = x.data if isinstance(x, Traced) else np.asarray(x)
