@@ -327,6 +327,14 @@ class Recorder:
                     "none (the library's default generator, seeded by cr.manual_seed, is "
                     "drawn from afresh on every replay)")
 
+    def backward_inside(self) -> None:
+        """Refuse a backward pass run inside the captured function (``cr.grad``,
+        ``.backward()``): its gradients would be frozen into the tape."""
+        raise self.refuse(
+            "it runs a backward pass inside (cr.grad, cr.vjp, .backward()); compile the "
+            "function whose gradient you want and call backward() on its result, or take "
+            "cr.grad of the compiled function")
+
     def python(self, value: Traced, what: str) -> None:
         """A tensor's values turned into Python while capturing (``item()``, ``float()``,
         ``bool()``, ``tolist()``): refused in user code — the branch it decides would be

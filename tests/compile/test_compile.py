@@ -303,3 +303,14 @@ def test_a_compiled_function_inside_another_is_part_of_its_tape():
     inner(cr.tensor([1.0, 2.0]))  # inner has a tape of its own already
     assert outer(cr.tensor([1.0, 2.0])).item() == 5.0
     assert outer(cr.tensor([3.0, 4.0])).item() == 25.0
+
+
+def test_a_backward_pass_inside_the_function_is_refused():
+    def loss(w, x):
+        return ((x * w).sum() - 1.0) ** 2
+
+    per_example = cr.compile(cr.vmap(cr.grad(loss), in_axes=(None, 0)))
+    with pytest.raises(RuntimeError, match="compile: cannot capture .* runs a backward pass"):
+        per_example(cr.ones(3), cr.ones(4, 3))
+    # the other way round works: the gradient of a compiled function
+    assert cr.grad(cr.compile(loss))(cr.ones(3), cr.ones(3)).tolist() == [4.0, 4.0, 4.0]
