@@ -314,3 +314,45 @@ def test_a_backward_pass_inside_the_function_is_refused():
         per_example(cr.ones(3), cr.ones(4, 3))
     # the other way round works: the gradient of a compiled function
     assert cr.grad(cr.compile(loss))(cr.ones(3), cr.ones(3)).tolist() == [4.0, 4.0, 4.0]
+
+
+_RNG = np.random.default_rng(0)
+_EMB = nn.Embedding(10, 3)
+_FUNCTION_ARGUMENTS = {
+    "getitem": (lambda x, i: (x[i] * 2).sum(),
+                lambda: (cr.tensor(_RNG.standard_normal(6), requires_grad=True),
+                         cr.tensor(_RNG.integers(0, 6, 4)))),
+    "where": (lambda x, c: cr.where(c, x, -x).sum(),
+              lambda: (cr.tensor(_RNG.standard_normal(6), requires_grad=True),
+                       cr.tensor(_RNG.random(6) > 0.5))),
+    "embedding": (lambda i: _EMB(i).sum(), lambda: (cr.tensor(_RNG.integers(0, 10, (2, 3))),)),
+    "mask": (lambda x: cr.where(x > 0, x, x * 0.1).sum(),
+             lambda: (cr.tensor(_RNG.standard_normal(6), requires_grad=True),)),
+    "vmap": (lambda X: cr.vmap(lambda x: (x * x).tanh().sum())(X).sum(),
+             lambda: (cr.tensor(_RNG.standard_normal((4, 3)), requires_grad=True),)),
+    "nll": (lambda x, t: F.nll_loss(F.log_softmax(x, axis=1), t),
+            lambda: (cr.tensor(_RNG.standard_normal((4, 3)), requires_grad=True),
+                     cr.tensor(_RNG.integers(0, 3, 4)))),
+    "mse_int_target": (lambda x, t: F.mse_loss(x, t),
+                       lambda: (cr.tensor(_RNG.standard_normal(4), requires_grad=True),
+                                cr.tensor(_RNG.integers(0, 3, 4)))),
+}
+
+
+@pytest.mark.parametrize("name", list(_FUNCTION_ARGUMENTS))
+def test_index_mask_and_target_arguments_are_read_on_every_replay(name):
+    f, make = _FUNCTION_ARGUMENTS[name]
+    compiled = cr.compile(f)
+    for _ in range(4):
+        args = make()
+        results = []
+        for fn in (compiled, f):
+            for t in args:
+                t.grad = None
+            out = fn(*args)
+            out.backward()
+            results.append([out.numpy().copy()] + [None if t.grad is None else t.grad.numpy()
+                                                   for t in args])
+        for a, b in zip(*results):
+            assert (a is None and b is None) or np.array_equal(a, b)
+    assert compiled.captures == 1
