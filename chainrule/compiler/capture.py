@@ -57,7 +57,7 @@ class Step:
     result (a NumPy scalar from a reduction). ``effect``: the step must run even when its
     result is unused (a random draw advances the generator)."""
 
-    __slots__ = ("fn", "args", "kwargs", "outs", "as_array", "effect", "name")
+    __slots__ = ("fn", "args", "kwargs", "outs", "as_array", "effect", "name", "result")
 
     fn: Callable[..., Any]
     args: list[Ref]
@@ -66,11 +66,21 @@ class Step:
     as_array: bool
     effect: bool
     name: str
+    #: The shape and dtype of the result at capture, when it was an array of at least one
+    #: dimension: the replay may then write it into a buffer of its own (``out=``).
+    result: tuple[tuple[int, ...], np.dtype] | None
 
     def __init__(self, fn: Callable[..., Any], args: list[Ref], kwargs: dict[str, Ref],
                  outs: list[int], as_array: bool, name: str, effect: bool = False) -> None:
         self.fn, self.args, self.kwargs, self.outs = fn, args, kwargs, outs
         self.as_array, self.name, self.effect = as_array, name, effect
+        self.result = None
+
+    def produced(self, value: Any) -> Step:
+        """Note the result the step gave at capture (see ``result``)."""
+        if type(value) in (np.ndarray, TapeArray) and value.ndim:
+            self.result = (value.shape, value.dtype)
+        return self
 
 
 class TapeArray(np.ndarray):
@@ -369,7 +379,8 @@ class Recorder:
             self.node_steps[id(node)] = len(self.steps)
         # as_array: apply turns a NumPy scalar (a full reduction) into an array; the
         # replay checks the type of every primitive's result the same way
-        self.steps.append(Step(prim.forward, arg_refs, kw_refs, outs, True, prim.name))
+        self.steps.append(Step(prim.forward, arg_refs, kw_refs, outs, True, prim.name)
+                          .produced(None if prim.saves else result._data))
         return result
 
     def prim_call(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -434,7 +445,8 @@ class Recorder:
             slot = self._track(view)
             self._track_array(array, slot)
             self.steps.append(Step(fn, arg_refs, kw_refs, [slot],
-                                   type(result) is not np.ndarray, name, effect))
+                                   type(result) is not np.ndarray, name, effect)
+                              .produced(result))
             return view
         if isinstance(result, (bool, int, float, complex)):
             raise self.refuse(f"{name} gives a Python number computed from a tensor's values")

@@ -198,7 +198,8 @@ class _Walk:
             if traced is not None:
                 return traced
         result = fn(*args, **params)
-        self.steps.append(Step(fn, arg_refs, keywords, [self.slot(result)], False, name))
+        self.steps.append(Step(fn, arg_refs, keywords, [self.slot(result)], False, name)
+                          .produced(result))
         return result
 
     def fine(self, fn: Any, name: str, args: list[Any], params: dict[str, Any],

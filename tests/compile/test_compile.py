@@ -356,3 +356,13 @@ def test_index_mask_and_target_arguments_are_read_on_every_replay(name):
         for a, b in zip(*results):
             assert (a is None and b is None) or np.array_equal(a, b)
     assert compiled.captures == 1
+
+
+def test_buffers_hold_only_private_values():
+    f = cr.compile(lambda x: (x * 2.0 + 1.0).exp().sum(axis=0))
+    first = f(cr.ones(3, 2))
+    tape = next(iter(f._tapes.values()))
+    assert "out=" in tape.forward.source  # x * 2.0 goes into a buffer of the tape's own
+    second = f(cr.full((3, 2), 2.0))
+    assert np.array_equal(first.numpy(), np.full(2, 3 * np.exp(np.float32(3.0))))
+    assert not np.shares_memory(first.numpy(), second.numpy())
