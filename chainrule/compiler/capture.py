@@ -13,11 +13,13 @@ Values that leave the op table are followed where that can be done safely and re
 where it cannot — never replayed as a stale constant:
 
 * reading a tracked tensor's values (``t.data``, ``raw(t)``, ``t.numpy()``,
-  ``np.asarray(t)``) gives a :class:`TapeArray`: an ``ndarray`` view whose NumPy calls
-  (ufuncs, NumPy functions, ``astype``/``reshape``/indexing) are recorded as steps too, so
-  a mask such as ``x.data > 0`` is recomputed on every replay;
+  ``np.asarray(t)``) gives a :class:`~chainrule.compiler.follow.TapeArray`: an ``ndarray``
+  view whose NumPy calls (ufuncs, NumPy functions, ``astype``/``reshape``/indexing) are
+  recorded as steps too, so a mask such as ``x.data > 0`` is recomputed on every replay;
 * turning a value into Python (``item()``, ``float(t)``, ``bool(t)``, ``tolist()``) would
-  freeze a branch, and is refused at capture, naming the call;
+  freeze a branch: refused at capture in user code, naming the call; in the library's own
+  code (``cross_entropy`` checking its targets) recorded as a *guard* that makes a replay
+  capture again when the answer changes;
 * random draws from the library's generator become steps that draw afresh on each replay
   (the same stream as an eager run); an in-place change inside the function is refused.
 """
@@ -33,20 +35,15 @@ import numpy as np
 
 from chainrule._config import STATE
 from chainrule._quiet import quiet_runner
-from chainrule.autodiff import Traced, apply
-
-#: A reference to a value in a step: ("s", slot), ("c", constant) or a nested container
-#: ("l", type, [refs]) for a list or tuple of values.
-Ref = tuple[Any, ...]
-
-
-class GuardFailed(Exception):
-    """A replay met a value for which the library takes another path than at capture."""
-
-
-class CaptureError(RuntimeError):
-    """A function cannot be captured: its Python control flow depends on tensor values,
-    or it does something a replay could not repeat."""
+from chainrule.autodiff import Traced, apply, wrap_result
+from chainrule.compiler.follow import (
+    CaptureError,
+    GuardFailed,
+    Ref,
+    TapeArray,
+    constant_array,
+    plain,
+)
 
 
 class Step:
@@ -81,120 +78,6 @@ class Step:
         if type(value) in (np.ndarray, TapeArray) and value.ndim:
             self.result = (value.shape, value.dtype)
         return self
-
-
-class TapeArray(np.ndarray):
-    """A view of a tracked tensor's values handed out during capture: NumPy calls on it
-    are recorded as steps, turning it into a Python value is refused."""
-
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        recorder = _active("np." + getattr(ufunc, "__name__", str(ufunc)))
-        if "out" in kwargs or method == "at":
-            raise recorder.refuse(f"np.{ufunc.__name__}(..., out=) writes into an array "
-                                  "in place", in_place=True)
-        fn = ufunc if method == "__call__" else getattr(ufunc, method)
-        return recorder.numpy_call(fn, f"np.{ufunc.__name__}", inputs, kwargs)
-
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        if func in _METADATA_FUNCTIONS:  # shapes and dtypes: fixed by the signature
-            return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
-        recorder = _active("np." + func.__name__)
-        name = f"np.{func.__name__}"
-        core = _REDUCTIONS.get(func)
-        if core is not None and len(args) <= 2 and set(kwargs) <= {"axis", "dtype", "keepdims"}:
-            func = core  # np.sum(a, …) is np.add.reduce(a, …) behind a Python wrapper
-        return recorder.numpy_call(func, name, args, kwargs)
-
-    # ndarray methods that do not pass through NumPy's protocols
-    def astype(self, *args: Any, **kwargs: Any) -> Any:
-        return _active("astype").numpy_call(np.ndarray.astype, "astype", (self, *args), kwargs)
-
-    def reshape(self, *args: Any, **kwargs: Any) -> Any:
-        return _active("reshape").numpy_call(np.ndarray.reshape, "reshape", (self, *args),
-                                             kwargs)
-
-    def __getitem__(self, index: Any) -> Any:
-        return _active("indexing").numpy_call(np.ndarray.__getitem__, "indexing",
-                                              (self, index), {})
-
-    def copy(self, *args: Any, **kwargs: Any) -> Any:
-        return _active("copy").numpy_call(np.ndarray.copy, "copy", (self, *args), kwargs)
-
-    def ravel(self, *args: Any, **kwargs: Any) -> Any:
-        return _active("ravel").numpy_call(np.ndarray.ravel, "ravel", (self, *args), kwargs)
-
-    def transpose(self, *args: Any) -> Any:
-        return _active("transpose").numpy_call(np.ndarray.transpose, "transpose",
-                                               (self, *args), {})
-
-    @property
-    def T(self) -> Any:  # noqa: N802 - NumPy's name
-        return self.transpose()
-
-    def _python(self, what: str, convert: Callable[[Any], Any]) -> Any:
-        recorder = _active(what)
-        caller = sys._getframe(2).f_globals.get("__name__", "")
-        if recorder.fine or not caller.startswith("chainrule."):
-            raise recorder.refuse(f"{what} turns a tensor's values into Python")
-        # the library reading the values (cross_entropy choosing its fused path when every
-        # target is a class, counting the rows it averages): the answer is kept, with a
-        # guard that a replay checks; user code that does this is refused
-        return recorder.guard(self, convert)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        raise _active("setitem").refuse("assigning into a tensor's values changes them in "
-                                        "place", in_place=True)
-
-    def item(self, *args: Any) -> Any:
-        return self._python("item()", lambda a: a.item(*args))
-
-    def tolist(self) -> Any:
-        return self._python("tolist()", np.ndarray.tolist)
-
-    def __bool__(self) -> bool:
-        return bool(self._python("bool()", bool))
-
-    def __float__(self) -> float:
-        return float(self._python("float()", float))
-
-    def __int__(self) -> int:
-        return int(self._python("int()", int))
-
-    def __index__(self) -> int:
-        return int(self._python("an index", int))
-
-
-#: NumPy's reductions and the ufunc methods they call on an ndarray (the same results; the
-#: replay skips the wrapper's Python).
-_REDUCTIONS: dict[Any, Any] = {np.sum: np.add.reduce, np.prod: np.multiply.reduce,
-                               np.max: np.maximum.reduce, np.amax: np.maximum.reduce,
-                               np.min: np.minimum.reduce, np.amin: np.minimum.reduce}
-
-_METADATA_FUNCTIONS = frozenset({np.shape, np.ndim, np.size, np.result_type, np.can_cast,
-                                 np.iscomplexobj, np.isrealobj})
-
-
-def _active(what: str) -> Recorder:
-    recorder = STATE.capture
-    if not isinstance(recorder, Recorder):  # a TapeArray kept past its capture
-        raise CaptureError(f"compile: {what} on a value kept from a capture; use the "
-                           "compiled function's results instead")
-    return recorder
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with every TapeArray (also in lists and tuples) viewed as an ndarray."""
-    if type(value) is TapeArray:
-        return value.view(np.ndarray)
-    if isinstance(value, (list, tuple)) and any(_has_tape(v) for v in value):
-        return type(value)(_plain(v) for v in value)
-    return value
-
-
-def _has_tape(value: Any) -> bool:
-    if type(value) is TapeArray:
-        return True
-    return isinstance(value, (list, tuple)) and any(_has_tape(v) for v in value)
 
 
 class Recorder:
@@ -362,7 +245,7 @@ class Recorder:
         arg_refs = [self.ref(a) for a in args]
         kw_refs = {k: self.ref(v) for k, v in params.items()}
         plain_args = tuple(_plain_traced(a) for a in args)
-        plain_params = {k: _plain(v) for k, v in params.items()} if params else params
+        plain_params = {k: plain(v) for k, v in params.items()} if params else params
         STATE.capture = None
         try:
             result = apply(prim, plain_args, plain_params, checked)
@@ -396,8 +279,8 @@ class Recorder:
         STATE.capture = None
         try:
             run = quiet_runner()
-            plain_args = [_plain(a) for a in args]
-            plain_params = {k: _plain(v) for k, v in params.items()}
+            plain_args = [plain(a) for a in args]
+            plain_params = {k: plain(v) for k, v in params.items()}
             result = (fn(*plain_args, **plain_params) if run is None
                       else run(fn, *plain_args, **plain_params))
         finally:
@@ -429,7 +312,7 @@ class Recorder:
         result as TapeArrays (tuples of results element by element)."""
         arg_refs = [self.ref(a) for a in args]
         kw_refs = {k: self.ref(v) for k, v in kwargs.items()}
-        result = fn(*[_plain(a) for a in args], **{k: _plain(v) for k, v in kwargs.items()})
+        result = fn(*[plain(a) for a in args], **{k: plain(v) for k, v in kwargs.items()})
         return self._numpy_result(fn, name, arg_refs, kw_refs, result, effect)
 
     def _numpy_result(self, fn: Callable[..., Any], name: str, arg_refs: list[Ref],
@@ -500,10 +383,8 @@ def _item(sequence: Any, i: int) -> Any:
 def _plain_traced(value: Any) -> Any:
     """A Traced holding a TapeArray as a constant Traced holding the plain view."""
     if isinstance(value, Traced) and type(value._data) is TapeArray:
-        from chainrule.autodiff import wrap_result
-        plain = wrap_result(type(value), value._data.view(np.ndarray), None)
-        return plain
-    return _plain(value)
+        return wrap_result(type(value), value._data.view(np.ndarray), None)
+    return plain(value)
 
 
 def _layout(array: np.ndarray) -> tuple[Any, ...]:
@@ -546,73 +427,3 @@ class _Draw:
         if isinstance(generator, RecordingGenerator):  # drawn while capturing: the real one
             generator = generator._real
         return getattr(generator, self.name)(*args, **kwargs)
-
-
-#: NumPy's converters are C functions that NumPy's protocols do not reach: while a function
-#: is captured they are wrapped, so a copy of a followed value is followed too (a copy the
-#: tape did not see would be replayed as a stale constant).
-_CONVERTERS = ("array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray")
-
-
-def _followed(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-    def convert(*args: Any, **kwargs: Any) -> Any:
-        recorder = STATE.capture
-        if isinstance(recorder, Recorder) and (
-                any(_has_tape(a) for a in args) or any(_has_tape(v) for v in kwargs.values())):
-            return recorder.numpy_call(original, f"np.{name}", args, kwargs)
-        return original(*args, **kwargs)
-
-    convert.__name__ = name
-    convert.__wrapped__ = original  # type: ignore[attr-defined]
-    return convert
-
-
-def _copyto(dst: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
-    recorder = STATE.capture
-    if isinstance(recorder, Recorder) and (_has_tape(src) or _has_tape(dst)):
-        raise recorder.refuse("np.copyto writes a tensor's values into an array in place",
-                              in_place=True)
-    return _ORIGINALS["copyto"](dst, src, *args, **kwargs)
-
-
-_ORIGINALS: dict[str, Any] = {}
-
-
-def follow_numpy() -> None:
-    """Wrap NumPy's converters (and refuse ``np.copyto`` of followed values) while a
-    function is captured; :func:`restore_numpy` undoes it."""
-    for name in (*_CONVERTERS, "copyto"):
-        _ORIGINALS[name] = getattr(np, name)
-    for name in _CONVERTERS:
-        setattr(np, name, _followed(name, _ORIGINALS[name]))
-    np.copyto = _copyto
-
-
-def restore_numpy() -> None:
-    """Put NumPy's own converters back."""
-    for name, original in _ORIGINALS.items():
-        setattr(np, name, original)
-    _ORIGINALS.clear()
-
-
-def holds_array(value: Any) -> bool:
-    """Whether ``value`` is an array or a container holding one."""
-    if isinstance(value, np.ndarray):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(holds_array(v) for v in value)
-    if isinstance(value, dict):
-        return any(holds_array(v) for v in value.values())
-    return False
-
-
-def constant_array(ref: Ref) -> bool:
-    """Whether ``ref`` holds an array as a constant (built inside a rule from values the
-    trace did not follow, it would be frozen)."""
-    if ref[0] == "c":
-        return holds_array(ref[1])
-    if ref[0] == "l":
-        return any(constant_array(r) for r in ref[2])
-    if ref[0] == "d":
-        return any(constant_array(r) for r in ref[1].values())
-    return False

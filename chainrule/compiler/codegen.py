@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.compiler.capture import Ref, Step
+from chainrule.compiler.capture import Step
+from chainrule.compiler.follow import Ref
 
 
 def used_slots(ref: Ref, into: set[int]) -> None:

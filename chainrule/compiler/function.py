@@ -26,16 +26,15 @@ from chainrule._config import STATE
 from chainrule._quiet import quiet_runner
 from chainrule.autodiff import Node, Primitive, Traced, wrap_result
 from chainrule.autodiff.scope import SCOPES
-from chainrule.compiler.capture import (
+from chainrule.compiler.capture import Recorder, RecordingGenerator
+from chainrule.compiler.codegen import backward_function, backward_reads, forward_function
+from chainrule.compiler.follow import (
     CaptureError,
     GuardFailed,
-    Recorder,
-    RecordingGenerator,
     Ref,
     follow_numpy,
     restore_numpy,
 )
-from chainrule.compiler.codegen import backward_function, backward_reads, forward_function
 from chainrule.compiler.walk import capture_backward
 from chainrule.pytree import TreeDef, flatten, unflatten
 from chainrule.tensor import Tensor

@@ -23,14 +23,8 @@ import numpy as np
 
 from chainrule._config import STATE
 from chainrule.autodiff import Node, Traced
-from chainrule.compiler.capture import (
-    Recorder,
-    Ref,
-    Step,
-    TapeArray,
-    constant_array,
-    holds_array,
-)
+from chainrule.compiler.capture import Recorder, Step
+from chainrule.compiler.follow import Ref, TapeArray, constant_array, holds_array
 
 
 class BackwardTape:
