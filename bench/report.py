@@ -188,6 +188,12 @@ def table_rows(table: dict, fails: dict, present: list[str]) -> list[list[str]]:
                 r = _ratio(_med(table, "chainrule", m.label), _med(table, ref, m.label))
                 cells.append("–" if r is None or m.key in NOT_RATIOS else f"{r:.2f}×")
             rows.append([f"chainrule ÷ {LABELS[ref]}"] + cells)
+    if "chainrule_compiled" in present and "torch" in present:  # cr.compile's ratio
+        cells = []
+        for m in METRICS:
+            r = _ratio(_med(table, "chainrule_compiled", m.label), _med(table, "torch", m.label))
+            cells.append("–" if r is None or m.key in NOT_RATIOS else f"{r:.2f}×")
+        rows.append([f"{LABELS['chainrule_compiled']} ÷ {LABELS['torch']}"] + cells)
     return rows
 
 
