@@ -16,6 +16,7 @@ gradient to its argument or parameter as an eager backward would: accumulated in
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -275,6 +276,11 @@ class Compiled:
         self._tapes: OrderedDict[Any, Tape] = OrderedDict()
         self.__doc__ = getattr(f, "__doc__", None)
         self.__wrapped__ = f
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """A compiled method: bound to its instance, which becomes an argument (one tape
+        per instance)."""
+        return self if obj is None else functools.partial(self, obj)
 
     @property
     def captures(self) -> int:

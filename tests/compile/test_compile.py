@@ -366,3 +366,20 @@ def test_buffers_hold_only_private_values():
     second = f(cr.full((3, 2), 2.0))
     assert np.array_equal(first.numpy(), np.full(2, 3 * np.exp(np.float32(3.0))))
     assert not np.shares_memory(first.numpy(), second.numpy())
+
+
+def test_a_compiled_method():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+
+        @cr.compile
+        def loss(self, x):
+            return self.lin(x).tanh().sum()
+
+    cr.manual_seed(0)
+    model = Model()
+    x = cr.randn(4, 3)
+    assert np.array_equal(model.loss(x).numpy(), model.lin(x).tanh().sum().numpy())
+    assert np.array_equal(model.loss(2 * x).numpy(), model.lin(2 * x).tanh().sum().numpy())
