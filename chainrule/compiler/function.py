@@ -322,13 +322,19 @@ def compile(f: Callable[..., Any]) -> Compiled:  # noqa: A001 - the API's name
 
     The results are ``f``'s, bit for bit, and so are the gradients ``backward()`` puts in
     ``.grad``. A new signature (shapes, dtypes, ``requires_grad`` flags of the tensor
-    arguments, the values of the other arguments) is captured again; a few tapes are kept.
-    Tensors that ``f`` closes over (a model's parameters) are read afresh on every call.
+    arguments, the values of the other arguments, grad mode, the training flag of every
+    module ``f`` calls) is captured again; a few tapes are kept. Tensors that ``f`` closes
+    over (a model's parameters) are read afresh on every call; random draws from the
+    library's generator (dropout) are made afresh, continuing eager's stream. Python side
+    effects inside ``f`` (printing, appending to a list, setting an attribute) happen at
+    capture only, as under ``jax.jit``.
 
     Raises:
         RuntimeError: at capture, when ``f``'s Python control flow depends on tensor values
-            (``.item()``, ``float(t)``, ``bool(t)``, ``.tolist()``) or ``f`` changes a
-            tensor in place — a replay would repeat the captured branch.
+            (``.item()``, ``float(t)``, ``bool(t)``, ``.tolist()``) — a replay would repeat
+            the captured branch —, when ``f`` changes a tensor in place, runs a backward
+            pass inside (``cr.grad``), or draws from a layer's own generator; and at
+            ``backward(create_graph=True)`` on a result.
 
     >>> import chainrule as cr
     >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
