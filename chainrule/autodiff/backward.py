@@ -57,6 +57,20 @@ def backward(
     """
     if STATE.capture is not None:  # inside a function cr.compile captures: refused there
         STATE.capture.backward_inside()
+    node = root._node
+    if (node is not None and node.prim.owns_grads and node.prim.prepare_g is None
+            and targets is None and not create_graph
+            and node.inputs is not None and not isinstance(gradient, Traced)
+            and all(x._node is None for x in node.inputs)):
+        # a cr.compile result: one node whose inputs are leaves; its rule and the leaves'
+        # gradients, without a pass's bookkeeping (the loop's steps for this one node)
+        previous_mode = STATE.grad_enabled
+        STATE.grad_enabled = False
+        try:
+            _leaf_node_quietly(node, gradient, retain_graph)
+        finally:
+            STATE.grad_enabled = previous_mode
+        return None
     state = _Pass(root, gradient, create_graph, targets)
     if root._node is not None:
         previous_mode = STATE.grad_enabled
@@ -173,9 +187,25 @@ class _Pass:
             self.results[slot] = g if held is None else held + g
 
 
+def _leaf_node(node: Node, g: Any, retain_graph: bool) -> None:
+    """:meth:`_Pass.run` for a root node with an ``owns_grads`` rule whose inputs are all
+    leaves: the same rule call and the same ``.grad`` accumulations, in the same order."""
+    if node.stamp != STATE.inplace_clock:
+        check_unchanged(node)
+    prim = node.prim
+    params = {**node.params, "saved": node.saved} if prim.saves else node.params
+    grads = prim.vjp_all(g, node.out, node.arrays, params, node.needs)  # type: ignore[misc]
+    for x, need, gx in zip(node.inputs, node.needs, grads):  # type: ignore[arg-type]
+        if need:
+            _accumulate(x, gx, False, gx is not g)
+    if not retain_graph:
+        node.free()
+
+
 # Rules and the fan-in sums run NumPy arithmetic on raw arrays: a gradient that overflows
 # is ±inf (and inf − inf nan), IEEE's answer, given silently as the forward ops give theirs.
 _run_quietly = quiet(_Pass.run)
+_leaf_node_quietly = quiet(_leaf_node)
 
 
 def _accumulate(leaf: Traced, g: Any, create_graph: bool, fresh: bool) -> None:
