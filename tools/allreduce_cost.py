@@ -96,6 +96,17 @@ def _time_pair(comm: Any, mpi: Any, first: Any, second: Any, loops: int
     return float(min(rounds[0])), float(min(rounds[1]))
 
 
+def _layouts() -> dict[str, list[tuple[int, ...]]]:
+    """Parameter shapes: W2's 6 tensors, and a small Transformer encoder's 24."""
+    from chainrule import nn
+
+    layer = nn.TransformerEncoderLayer(64, 4, 128, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2)
+    return {"W2": W2_SHAPES,
+            "Transformer encoder, 2 layers of width 64":
+                [tuple(p.shape) for p in encoder.parameters()]}
+
+
 def rank_main(out: str, quick: bool) -> None:
     from mpi4py import MPI
 
@@ -106,12 +117,15 @@ def rank_main(out: str, quick: bool) -> None:
     sizes = np.unique(np.logspace(3, 7, 5 if quick else 9).astype(int))
     budget = 0.15 if quick else 0.6
     curve = [_time_allreduce(comm, MPI, np.ones(n, np.float32), budget) for n in sizes]
-    tensors = [np.ones(s, np.float32) for s in W2_SHAPES]
-    flat = np.ones(W2_FLOATS, np.float32)
     loops = 20 if quick else 60
-    one_buffer, per_tensor = _time_pair(
-        comm, MPI, lambda: comm.Allreduce(MPI.IN_PLACE, flat),
-        lambda: [comm.Allreduce(MPI.IN_PLACE, t) for t in tensors], loops)
+    layouts = {}
+    for name, shapes in _layouts().items():
+        tensors = [np.ones(s, np.float32) for s in shapes]
+        flat = np.ones(sum(t.size for t in tensors), np.float32)
+        layouts[name] = _time_pair(
+            comm, MPI, lambda flat=flat: comm.Allreduce(MPI.IN_PLACE, flat),
+            lambda tensors=tensors: [comm.Allreduce(MPI.IN_PLACE, t) for t in tensors], loops)
+    one_buffer, per_tensor = layouts["W2"]
     small = np.ones(1024, np.float32)
     buffer_form, pickled = _time_pair(comm, MPI, lambda: comm.Allreduce(MPI.IN_PLACE, small),
                                       lambda: comm.allreduce(small), 300)
@@ -127,7 +141,7 @@ def rank_main(out: str, quick: bool) -> None:
             "ranks": comm.Get_size(), "sizes": sizes.tolist(), "seconds": curve,
             "w2_per_tensor": per_tensor, "w2_one_buffer": one_buffer,
             "small_buffer_form": buffer_form, "small_pickled": pickled,
-            "w2_average_gradients": averaged,
+            "w2_average_gradients": averaged, "layouts": layouts,
         }))
 
 
@@ -277,6 +291,12 @@ def report(runs: list[dict[str, Any]], compute: dict[str, float], fit: tuple[flo
     for i, size in enumerate(runs[0]["sizes"]):
         print(f"| {size:,} | " + " | ".join(f"{r['seconds'][i] * 1e6:,.1f}" for r in runs)
               + " |")
+    for r in runs:
+        for name, (one, each) in r["layouts"].items():
+            floats = sum(int(np.prod(s)) for s in _layouts()[name])
+            print(f"\n{r['ranks']} ranks, {name} ({len(_layouts()[name])} tensors, "
+                  f"{floats:,} floats): one buffer {one * 1e6:.0f} µs, one per tensor "
+                  f"{each * 1e6:.0f} µs ({1 - one / each:.0%} faster)")
     for r in runs:
         print(f"\n{r['ranks']} ranks: W2 one buffer {r['w2_one_buffer'] * 1e6:.0f} µs, one "
               f"per tensor {r['w2_per_tensor'] * 1e6:.0f} µs "

@@ -140,7 +140,8 @@ def _train_epoch_synced(model: Any, loss_fn: Callable[..., Any], optimizer: Any,
     while True:
         batch = next(batches, _NO_BATCH)
         step += 1
-        sync.zero_grad()
+        optimizer.zero_grad()
+        sync.zero_grad()  # the gradients as views of the arena again, at zero
         count, value = 0, 0.0
         if batch is not _NO_BATCH:
             inputs, target = _split_batch(batch)
