@@ -263,9 +263,9 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
             sample count in one ``Allreduce`` (:func:`chainrule.distributed.average_gradients`),
             and the logs are the union's. Give each rank its part of the data with
             ``DataLoader(cr.distributed.shard(dataset), ...)``. Only rank 0 shows progress.
-            The model's forward must treat samples independently (no BatchNorm in train
-            mode) for the result to equal one process's; ``loss_fn`` must average over the
-            batch.
+            The model's forward must treat samples independently and draw no random
+            numbers (no BatchNorm in train mode, no Dropout) for the result to equal one
+            process's; ``loss_fn`` must average over the batch (see docs/distributed.md).
 
     Returns:
         A :class:`History`; ``history.history["loss"]`` has one value per epoch run.
