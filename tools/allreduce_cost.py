@@ -19,7 +19,8 @@
    T(N, n) = 2 ceil(log2 N) α + 2 (N-1)/N n β + (N-1)/N n γ,
    predicting the parallel efficiency E = t_compute / (t_compute + t_arena + T) of a
    W2-sized model and of models 10x and 100x larger at 8, 16 and 64 ranks, for 10 GbE and
-   InfiniBand HDR (α, β in NETWORKS below, with where they come from).
+   InfiniBand HDR (α, β in NETWORKS below, with where they come from); and W2's with the
+   ring algorithm (latency 2 (N-1) α), and with a fixed global batch (strong scaling).
 
 Writes docs/img/allreduce_cost.png and prints the tables that docs/distributed.md shows.
 """
@@ -224,6 +225,12 @@ def allreduce_model(ranks: int, nbytes: float, alpha: float, beta: float,
         + share * nbytes * gamma
 
 
+def ring_model(ranks: int, nbytes: float, alpha: float, beta: float, gamma: float) -> float:
+    """The ring all-reduce: the same bandwidth term, 2 (N-1) messages of latency."""
+    share = (ranks - 1) / ranks
+    return 2 * (ranks - 1) * alpha + 2 * share * nbytes * beta + share * nbytes * gamma
+
+
 def efficiencies(compute: dict[str, float], arena: float) -> dict[str, dict[str, list[float]]]:
     """E(N) per network and model scale (weak scaling: batch 128 per rank)."""
     table: dict[str, dict[str, list[float]]] = {}
@@ -317,6 +324,11 @@ def report(runs: list[dict[str, Any]], compute: dict[str, float], fit: tuple[flo
         for scale, row in rows.items():
             print(f"| {network} | W2 × {scale[:-1]} | "
                   + " | ".join(f"{e:.0%}" for e in row) + " |")
+    print("\nW2, weak scaling, with the ring algorithm instead:")
+    for network, (alpha, beta) in NETWORKS.items():
+        row = [compute["w2_step"] / (compute["w2_step"] + compute["arena"] + ring_model(
+            n, W2_FLOATS * 4, alpha, beta, compute["gamma"])) for n in RANKS]
+        print(f"| {network} | " + " | ".join(f"{e:.0%}" for e in row) + " |")
     print("\nstrong scaling, W2, a global batch of 1024 split over the ranks:")
     print("\n| network | " + " | ".join(f"{n} ranks" for n in RANKS) + " |")
     print("|---|" + "---:|" * len(RANKS))
