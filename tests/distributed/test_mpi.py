@@ -50,9 +50,9 @@ def _env() -> dict[str, str]:
 
 def _start(n: int, *args: str) -> subprocess.Popen[str]:
     """``mpirun`` in a session of its own, so that a test can end every rank with it."""
-    return subprocess.Popen(_command(n, *args), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_env(), errors="replace",
-                            start_new_session=True)
+    return subprocess.Popen(_command(n, *args), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(), errors="replace", start_new_session=True)
 
 
 def _end(job: subprocess.Popen[str]) -> None:
