@@ -10,7 +10,8 @@
    the W2 gradients (MLP 784-256-256-10, 269,322 floats) as one flat buffer against one
    message per tensor, and a 4 KB buffer in mpi4py's buffer form against its pickling
    ``allreduce`` (each pair in alternating rounds); and
-   ``cr.distributed.average_gradients`` on the W2 model.
+   ``cr.distributed.average_gradients`` on the W2 model; and W2 trained end to end by
+   ``cr.fit(..., distributed=True)`` (samples per second, against one process).
 2. In this process: one W2 training step (batch 128 per rank, forward, backward, Adam;
    float32, one thread), and NumPy's float32 add, the reduction's cost per byte.
 3. An α-β model fitted to the 2-rank curve, T(n) = a + b n, and the cost of an all-reduce
@@ -108,6 +109,28 @@ def _layouts() -> dict[str, list[tuple[int, ...]]]:
                 [tuple(p.shape) for p in encoder.parameters()]}
 
 
+def w2_fit_seconds(distributed: bool, steps: int = 20) -> float:
+    """Seconds per step of ``cr.fit`` training W2 on 128 samples per rank (the second of two
+    epochs; the slowest rank's)."""
+    import chainrule as cr
+    import chainrule.nn.functional as F
+    from chainrule import nn, optim
+
+    world = cr.distributed.world_size() if distributed else 1
+    n = 128 * steps * world
+    data = cr.data.TensorDataset(cr.randn(n, 784, seed=1), cr.tensor(np.arange(n) % 10))
+    cr.manual_seed(0)
+    model = nn.MLP([784, 256, 256, 10])
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    loader = cr.data.DataLoader(cr.distributed.shard(data) if distributed else data,
+                                batch_size=128, shuffle=True, seed=0)
+    history = cr.fit(model, F.cross_entropy, opt, loader, 2, progress=False,
+                     distributed=distributed)
+    seconds = history.history["time"][1] / steps
+    return float(cr.distributed.all_reduce(np.array([seconds]), op="max")[0]) \
+        if distributed else seconds
+
+
 def rank_main(out: str, quick: bool) -> None:
     from mpi4py import MPI
 
@@ -137,12 +160,14 @@ def rank_main(out: str, quick: bool) -> None:
     params = list(model.parameters())
     averaged, _ = _time_pair(comm, MPI, lambda: cr.distributed.average_gradients(params, 128),
                              lambda: None, loops)
+    fit_step = w2_fit_seconds(True)
     if comm.Get_rank() == 0:
         Path(out).write_text(json.dumps({
             "ranks": comm.Get_size(), "sizes": sizes.tolist(), "seconds": curve,
             "w2_per_tensor": per_tensor, "w2_one_buffer": one_buffer,
             "small_buffer_form": buffer_form, "small_pickled": pickled,
             "w2_average_gradients": averaged, "layouts": layouts,
+            "w2_fit_step": fit_step,
         }))
 
 
@@ -204,8 +229,8 @@ def measure_compute(quick: bool) -> dict[str, float]:
         start = time.perf_counter()
         np.add(a, b, out=a)
         adds.append(time.perf_counter() - start)
-    return {"w2_step": float(min(steps)), "arena": float(np.median(arena[5:])),
-            "gamma": float(min(adds)) / (4 * 10**7)}
+    return {"w2_step": float(min(steps)), "w2_fit_step": w2_fit_seconds(False),
+            "arena": float(np.median(arena[5:])), "gamma": float(min(adds)) / (4 * 10**7)}
 
 
 def fit_alpha_beta(sizes: list[int], seconds: list[float]) -> tuple[float, float]:
@@ -312,6 +337,11 @@ def report(runs: list[dict[str, Any]], compute: dict[str, float], fit: tuple[flo
               f"{r['small_buffer_form'] * 1e6:.1f} µs, pickled allreduce "
               f"{r['small_pickled'] * 1e6:.1f} µs "
               f"({r['small_pickled'] / r['small_buffer_form']:.0f}x)")
+    one = 128 / compute["w2_fit_step"]
+    print(f"\nW2 trained by fit, 128 samples per rank and step: 1 process {one:,.0f} "
+          "samples/s; " + "; ".join(
+              f"{r['ranks']} ranks {128 * r['ranks'] / r['w2_fit_step']:,.0f} samples/s "
+              f"({128 * r['ranks'] / r['w2_fit_step'] / one:.2f}x)" for r in runs))
     print(f"\nW2 step (batch 128, one core): {compute['w2_step'] * 1e3:.2f} ms; arena passes "
           f"(average_gradients in a world of one): {compute['arena'] * 1e6:.0f} µs; "
           f"float32 add: {compute['gamma'] * 1e9:.3f} ns/B")
