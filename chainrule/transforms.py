@@ -564,8 +564,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
 
 def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., PyTree]:
     r"""A function returning the Jacobian ∂f/∂x by forward mode: column j is the
-    Jacobian-vector product J·eⱼ, one per input element (cheap for few inputs); the same
-    layout as :func:`jacrev`, pytrees included.
+    Jacobian-vector product J·eⱼ, all of them in one pass mapped over the unit vectors eⱼ
+    (``vmap``; cheap for few inputs); the same layout as :func:`jacrev`, pytrees included.
 
     >>> import chainrule as cr, numpy as np
     >>> J = cr.jacfwd(lambda x: x[:2] * x[2])(np.array([1.0, 2.0, 3.0]))   # 2 × 3
@@ -584,10 +584,19 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                 if g is None or v.size == 0:  # f does not depend on v: a block of zeros
                     blocks.append(wrap(np.zeros((n, *v.shape), lin.root.dtype)))
                     continue
+                if not call.levels:
+                    # every column at once: J·eⱼ is the vector-Jacobian product of u ↦ uᵀJ
+                    # with the cotangent eⱼ, mapped over the unit vectors (one backward pass)
+                    basis = np.eye(v.size, dtype=g.dtype).reshape((v.size, *v.shape))
+                    columns = vmap(lambda e, g=g: _gradients(
+                        g, [lin.u], e, call.outer, retain_graph=True,
+                        own=call.variables)[0])(basis)
+                    blocks.append(columns.reshape((v.size, n)).T.reshape((n, *v.shape)))
+                    continue
                 flat_g = g.reshape(-1)
-                # ⟨uᵀJ, eⱼ⟩ is entry j of uᵀJ: its derivative in u is column j
-                columns = [lin.along(flat_g[j]) for j in range(v.size)]
-                blocks.append(stack(columns, axis=-1).reshape((n, *v.shape)))
+                # inside vmap: ⟨uᵀJ, eⱼ⟩ is entry j of uᵀJ; its derivative in u is column j
+                columns_j = [lin.along(flat_g[j]) for j in range(v.size)]
+                blocks.append(stack(columns_j, axis=-1).reshape((n, *v.shape)))
             return _assemble(call, argnums, outs, out_tree, blocks)
 
     return jacfwd_f
