@@ -158,6 +158,19 @@ def values_for_checks(value: Any) -> np.ndarray:
     return np.asarray(peel(value)._data)
 
 
+def shaped_like(value: Any, array: np.ndarray) -> Any:
+    """``array``, of the physical shape of batched ``value``, as a constant batched at
+    ``value``'s levels (a per-example random mask, say)."""
+    levels = []
+    while type(value) is BatchedTensor:
+        levels.append(value._level)
+        value = value._value
+    out: Any = wrap(array)
+    for level in reversed(levels):
+        out = batched(out, level)
+    return out
+
+
 def as_plain(value: Any) -> Tensor:
     return value if isinstance(value, Tensor) else wrap(np.asarray(value))
 

@@ -286,3 +286,10 @@ def test_batched_indices_gather_each_examples_entries():
     np.testing.assert_array_equal(rows.numpy(), w.numpy()[[[0, 3], [4, 4], [1, 2]]])
     grads = cr.vmap(cr.grad(lambda a, j: a[j] * 2), in_axes=(None, 0))(x[0], i)
     np.testing.assert_array_equal(grads.numpy(), 2 * np.eye(5)[i])
+
+
+def test_dropout_under_vmap_draws_a_mask_per_example():
+    x = np.ones((64, 8))
+    out = cr.vmap(lambda r: F.dropout(r, 0.5))(x).numpy()
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    assert len({tuple(row) for row in out}) > 1  # not one mask shared by every example
