@@ -196,54 +196,6 @@ def _zeros_for(x: Tensor) -> Tensor:
     return wrap(np.zeros(x.shape, x.dtype))
 
 
-def _batched_gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
-                       retain_graph: bool, own: Sequence[Tensor]) -> list[Tensor]:
-    """:func:`_gradients` inside ``vmap``, for variables lifted to every active level
-    (:func:`chainrule.batching.lift`): one backward pass over the physical graph, whose
-    examples are independent, gives every example's gradient at once."""
-    levels = list(batching.LEVELS)
-    with enable_grad():
-        root = batching.physical(out, levels)
-    targets = [batching.peel(v) for v in variables]
-    if isinstance(cotangent, Traced):
-        with enable_grad():
-            cotangent = batching.physical(cotangent, levels)
-    else:
-        cotangent = np.broadcast_to(np.asarray(cotangent, dtype=root.dtype), root.shape)
-    if not root.requires_grad:
-        return [_zeros_for(v) for v in variables]
-    own_targets = [batching.peel(o) for o in own]
-    create = outer or reaches_leaf(root, [*targets, *own_targets]) or (
-        isinstance(cotangent, Traced) and cotangent.requires_grad)
-    if not create and isinstance(cotangent, Traced):
-        cotangent = cotangent.data
-    grads = _backward(root, cotangent, retain_graph or create, create, targets=targets)
-    result: list[Tensor] = []
-    for t, g in zip(targets, grads):
-        if g is None:
-            g = wrap(np.zeros(t.shape, t.dtype))
-        elif not isinstance(g, Tensor):
-            g = wrap(np.asarray(g, dtype=t.dtype))
-        result.append(batching.wrap_levels(g, levels))
-    return result
-
-
-def _vmapped_cotangent(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
-                       own: Sequence[Tensor]) -> list[Tensor]:
-    """:func:`_gradients` for a batch of cotangents (``vmap`` over a vector-Jacobian
-    product, as :func:`jacrev` runs it): the backward pass runs its rules on the batched
-    cotangent, so each rule's primitives run by their batching rules."""
-    keep = outer or reaches_leaf(out, [*variables, *own])  # as _gradients decides
-    grads = _backward(out, cotangent, True, True, targets=variables)
-    result: list[Tensor] = []
-    for v, g in zip(variables, grads):
-        if g is None:
-            result.append(_zeros_for(v))
-        else:
-            result.append(g if keep else g.detach())
-    return result
-
-
 def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
                retain_graph: bool = False, own: Sequence[Tensor] = ()) -> list[Tensor]:
     """∂⟨cotangent, out⟩/∂variable for each variable (zeros where out does not depend on it).
@@ -254,11 +206,13 @@ def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: 
     """
     if batching.LEVELS:
         if any(isinstance(v, batching.BatchedTensor) for v in variables):
-            return _batched_gradients(out, variables, cotangent, outer, retain_graph, own)
+            return batching.lifted_gradients(_backward, out, variables, cotangent, outer,
+                                             retain_graph, own)
         if isinstance(cotangent, batching.BatchedTensor):
             if not out.requires_grad:
                 return [_zeros_for(v) for v in variables]
-            return _vmapped_cotangent(out, variables, cotangent, outer, own)
+            return batching.cotangent_gradients(_backward, out, variables, cotangent, outer,
+                                                own)
     if not out.requires_grad:
         return [_zeros_for(v) for v in variables]
     create = outer or reaches_leaf(out, [*variables, *own]) or isinstance(cotangent, Traced) and (
