@@ -462,17 +462,24 @@ class _Linearized:
     def __init__(self, call: _Call, outs: list[Tensor]) -> None:
         self.call = call
         self.root = _join(outs)
-        self.u = wrap(np.zeros_like(self.root.data))
-        self.u.requires_grad = True
         self.vjps: list[Tensor | None] = [None] * len(call.variables)
+        if call.levels:  # inside vmap: u batched like the variables, one physical pass
+            self.u, u = batching.lift(np.zeros(self.root.shape, self.root.dtype), call.levels)
+            root = batching.physical(self.root, call.levels)
+            if root.requires_grad:
+                self.vjps = [None if g is None else batching.wrap_levels(g, call.levels)
+                             for g in _backward(root, u, True, True, targets=call.targets)]
+            return
+        self.u = wrap(np.zeros(self.root.shape, self.root.dtype))
+        self.u.requires_grad = True
         if self.root.requires_grad:
             self.vjps = _backward(self.root, self.u, True, True, targets=call.variables)
 
     def along(self, total: Tensor | None) -> Tensor:
         """∂total/∂u, laid out like the joined outputs: J·t for total = ⟨uᵀJ, t⟩."""
         if total is None or not total.requires_grad:
-            return wrap(np.zeros_like(self.root.data))
-        (jt,) = _gradients(total, [self.u], np.ones_like(total.data), self.call.outer,
+            return _zeros_for(self.root)
+        (jt,) = _gradients(total, [self.u], np.ones(total.shape, total.dtype), self.call.outer,
                            retain_graph=True, own=self.call.variables)
         return jt
 

@@ -293,3 +293,25 @@ def test_dropout_under_vmap_draws_a_mask_per_example():
     out = cr.vmap(lambda r: F.dropout(r, 0.5))(x).numpy()
     assert set(np.unique(out)) <= {0.0, 2.0}
     assert len({tuple(row) for row in out}) > 1  # not one mask shared by every example
+
+
+def test_forward_mode_and_hessians_inside_and_outside_vmap():
+    xs = RNG.normal(size=(4, 3))
+
+    def g(x):
+        return x.sin() * x.sum()
+
+    def f(x):
+        return (x ** 3).sum() * x[0]
+
+    for transform in (cr.jacfwd, cr.hessian):
+        fn = g if transform is cr.jacfwd else f
+        got = cr.vmap(transform(fn))(xs)
+        np.testing.assert_allclose(got.numpy(), np.stack([transform(fn)(x).numpy() for x in xs]),
+                                   rtol=1e-12)
+    ones = np.ones(3)
+    _, tangents = cr.vmap(lambda x: cr.jvp(g, (x,), (ones,)))(xs)
+    np.testing.assert_allclose(tangents.numpy(),
+                               np.stack([cr.jvp(g, (x,), (ones,))[1].numpy() for x in xs]))
+    _, tangent = cr.jvp(lambda x: cr.vmap(lambda r: r.exp())(x), (xs,), (np.ones_like(xs),))
+    np.testing.assert_allclose(tangent.numpy(), np.exp(xs))
