@@ -1,5 +1,6 @@
 r"""Function transforms, JAX-style: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``,
-``jacobian`` (``jacrev``), ``jacfwd`` and ``hessian``.
+``jacobian`` (``jacrev``), ``jacfwd`` and ``hessian``; ``vmap`` is in
+:mod:`chainrule.vectorize`, and each of these works inside it (per-example derivatives).
 
 Each transform takes a function of Tensors and returns a new function. They compose
 (``grad(grad(f))``) because, whenever the arguments are themselves being differentiated
