@@ -315,3 +315,19 @@ def test_forward_mode_and_hessians_inside_and_outside_vmap():
                                np.stack([cr.jvp(g, (x,), (ones,))[1].numpy() for x in xs]))
     _, tangent = cr.jvp(lambda x: cr.vmap(lambda r: r.exp())(x), (xs,), (np.ones_like(xs),))
     np.testing.assert_allclose(tangent.numpy(), np.exp(xs))
+
+
+def test_nested_per_example_gradients_and_gradients_of_them():
+    w, xs = RNG.normal(size=3), RNG.normal(size=(2, 4, 3))
+
+    def f(w, x):
+        return (w * x).sin().sum()
+
+    g = cr.vmap(cr.vmap(cr.grad(f), in_axes=(None, 0)), in_axes=(None, 0))(w, xs)
+    np.testing.assert_allclose(g.numpy(), np.cos(xs * w) * xs, rtol=1e-12)
+    gx = cr.vmap(cr.grad(f, argnums=1), in_axes=(None, 1))(w, xs[0].T)
+    np.testing.assert_allclose(gx.numpy(), np.cos(xs[0] * w) * w, rtol=1e-12)
+    # ∂/∂w Σᵢ‖∂f(w, xᵢ)/∂w‖²: a second derivative through the per-example gradients
+    h = cr.grad(lambda w: (cr.vmap(cr.grad(f), in_axes=(None, 0))(w, xs[0]) ** 2).sum())(w)
+    ref = cr.grad(lambda w: sum((cr.grad(f)(w, x) ** 2).sum() for x in xs[0]))(w)
+    np.testing.assert_allclose(h.numpy(), ref.numpy(), rtol=1e-12)
