@@ -21,6 +21,7 @@ error, as JAX's tracers do.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,7 +81,7 @@ class BatchedTensor(Tensor):
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
