@@ -100,7 +100,7 @@ TARGETS_W11 = [("W11 time ≤ 1.0× torch.func's", ("chainrule", "W11 ms"), ("to
                 "<=", 1.0)]
 
 
-# cr.compile's targets: the compiled replays against PyTorch (BENCHMARKS.md, last line)
+# cr.compile's targets: the compiled replays against PyTorch (the benchmark brief's last line)
 TARGETS_COMPILED = [
     ("compiled W1 time ≤ 0.25× PyTorch's", ("chainrule_compiled", "W1 ms"), ("torch", "W1 ms"),
      "<=", 0.25),

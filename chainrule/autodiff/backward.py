@@ -55,6 +55,8 @@ def backward(
     Raises:
         RuntimeError: the graph was freed by an earlier ``backward()``.
     """
+    if STATE.capture is not None:  # inside a function cr.compile captures: refused there
+        STATE.capture.backward_inside()
     state = _Pass(root, gradient, create_graph, targets)
     if root._node is not None:
         previous_mode = STATE.grad_enabled

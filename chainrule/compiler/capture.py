@@ -13,11 +13,13 @@ Values that leave the op table are followed where that can be done safely and re
 where it cannot — never replayed as a stale constant:
 
 * reading a tracked tensor's values (``t.data``, ``raw(t)``, ``t.numpy()``,
-  ``np.asarray(t)``) gives a :class:`TapeArray`: an ``ndarray`` view whose NumPy calls
-  (ufuncs, NumPy functions, ``astype``/``reshape``/indexing) are recorded as steps too, so
-  a mask such as ``x.data > 0`` is recomputed on every replay;
+  ``np.asarray(t)``) gives a :class:`~chainrule.compiler.follow.TapeArray`: an ``ndarray``
+  view whose NumPy calls (ufuncs, NumPy functions, ``astype``/``reshape``/indexing) are
+  recorded as steps too, so a mask such as ``x.data > 0`` is recomputed on every replay;
 * turning a value into Python (``item()``, ``float(t)``, ``bool(t)``, ``tolist()``) would
-  freeze a branch, and is refused at capture, naming the call;
+  freeze a branch: refused at capture in user code, naming the call; in the library's own
+  code (``cross_entropy`` checking its targets) recorded as a *guard* that makes a replay
+  capture again when the answer changes;
 * random draws from the library's generator become steps that draw afresh on each replay
   (the same stream as an eager run); an in-place change inside the function is refused.
 """
@@ -33,20 +35,15 @@ import numpy as np
 
 from chainrule._config import STATE
 from chainrule._quiet import quiet_runner
-from chainrule.autodiff import Traced, apply
-
-#: A reference to a value in a step: ("s", slot), ("c", constant) or a nested container
-#: ("l", type, [refs]) for a list or tuple of values.
-Ref = tuple[Any, ...]
-
-
-class GuardFailed(Exception):
-    """A replay met a value for which the library takes another path than at capture."""
-
-
-class CaptureError(RuntimeError):
-    """A function cannot be captured: its Python control flow depends on tensor values,
-    or it does something a replay could not repeat."""
+from chainrule.autodiff import Traced, apply, wrap_result
+from chainrule.compiler.follow import (
+    CaptureError,
+    GuardFailed,
+    Ref,
+    TapeArray,
+    constant_array,
+    plain,
+)
 
 
 class Step:
@@ -57,7 +54,7 @@ class Step:
     result (a NumPy scalar from a reduction). ``effect``: the step must run even when its
     result is unused (a random draw advances the generator)."""
 
-    __slots__ = ("fn", "args", "kwargs", "outs", "as_array", "effect", "name")
+    __slots__ = ("fn", "args", "kwargs", "outs", "as_array", "effect", "name", "result")
 
     fn: Callable[..., Any]
     args: list[Ref]
@@ -66,115 +63,21 @@ class Step:
     as_array: bool
     effect: bool
     name: str
+    #: The shape and dtype of the result at capture, when it was an array of at least one
+    #: dimension: the replay may then write it into a buffer of its own (``out=``).
+    result: tuple[tuple[int, ...], np.dtype] | None
 
     def __init__(self, fn: Callable[..., Any], args: list[Ref], kwargs: dict[str, Ref],
                  outs: list[int], as_array: bool, name: str, effect: bool = False) -> None:
         self.fn, self.args, self.kwargs, self.outs = fn, args, kwargs, outs
         self.as_array, self.name, self.effect = as_array, name, effect
+        self.result = None
 
-
-class TapeArray(np.ndarray):
-    """A view of a tracked tensor's values handed out during capture: NumPy calls on it
-    are recorded as steps, turning it into a Python value is refused."""
-
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        recorder = _active("np." + getattr(ufunc, "__name__", str(ufunc)))
-        if "out" in kwargs or method == "at":
-            raise recorder.refuse(f"np.{ufunc.__name__}(..., out=) writes into an array "
-                                  "in place", in_place=True)
-        fn = ufunc if method == "__call__" else getattr(ufunc, method)
-        return recorder.numpy_call(fn, f"np.{ufunc.__name__}", inputs, kwargs)
-
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        if func in _METADATA_FUNCTIONS:  # shapes and dtypes: fixed by the signature
-            return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
-        recorder = _active("np." + func.__name__)
-        return recorder.numpy_call(func, f"np.{func.__name__}", args, kwargs)
-
-    # ndarray methods that do not pass through NumPy's protocols
-    def astype(self, *args: Any, **kwargs: Any) -> Any:
-        return _active("astype").numpy_call(np.ndarray.astype, "astype", (self, *args), kwargs)
-
-    def reshape(self, *args: Any, **kwargs: Any) -> Any:
-        return _active("reshape").numpy_call(np.ndarray.reshape, "reshape", (self, *args),
-                                             kwargs)
-
-    def __getitem__(self, index: Any) -> Any:
-        return _active("indexing").numpy_call(np.ndarray.__getitem__, "indexing",
-                                              (self, index), {})
-
-    def copy(self, *args: Any, **kwargs: Any) -> Any:
-        return _active("copy").numpy_call(np.ndarray.copy, "copy", (self, *args), kwargs)
-
-    def ravel(self, *args: Any, **kwargs: Any) -> Any:
-        return _active("ravel").numpy_call(np.ndarray.ravel, "ravel", (self, *args), kwargs)
-
-    def transpose(self, *args: Any) -> Any:
-        return _active("transpose").numpy_call(np.ndarray.transpose, "transpose",
-                                               (self, *args), {})
-
-    @property
-    def T(self) -> Any:  # noqa: N802 - NumPy's name
-        return self.transpose()
-
-    def _python(self, what: str, convert: Callable[[Any], Any]) -> Any:
-        recorder = _active(what)
-        caller = sys._getframe(2).f_globals.get("__name__", "")
-        if recorder.fine or not caller.startswith("chainrule."):
-            raise recorder.refuse(f"{what} turns a tensor's values into Python")
-        # the library reading the values (cross_entropy choosing its fused path when every
-        # target is a class, counting the rows it averages): the answer is kept, with a
-        # guard that a replay checks; user code that does this is refused
-        return recorder.guard(self, convert)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        raise _active("setitem").refuse("assigning into a tensor's values changes them in "
-                                        "place", in_place=True)
-
-    def item(self, *args: Any) -> Any:
-        return self._python("item()", lambda a: a.item(*args))
-
-    def tolist(self) -> Any:
-        return self._python("tolist()", np.ndarray.tolist)
-
-    def __bool__(self) -> bool:
-        return bool(self._python("bool()", bool))
-
-    def __float__(self) -> float:
-        return float(self._python("float()", float))
-
-    def __int__(self) -> int:
-        return int(self._python("int()", int))
-
-    def __index__(self) -> int:
-        return int(self._python("an index", int))
-
-
-_METADATA_FUNCTIONS = frozenset({np.shape, np.ndim, np.size, np.result_type, np.can_cast,
-                                 np.iscomplexobj, np.isrealobj})
-
-
-def _active(what: str) -> Recorder:
-    recorder = STATE.capture
-    if not isinstance(recorder, Recorder):  # a TapeArray kept past its capture
-        raise CaptureError(f"compile: {what} on a value kept from a capture; use the "
-                           "compiled function's results instead")
-    return recorder
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with every TapeArray (also in lists and tuples) viewed as an ndarray."""
-    if type(value) is TapeArray:
-        return value.view(np.ndarray)
-    if isinstance(value, (list, tuple)) and any(_has_tape(v) for v in value):
-        return type(value)(_plain(v) for v in value)
-    return value
-
-
-def _has_tape(value: Any) -> bool:
-    if type(value) is TapeArray:
-        return True
-    return isinstance(value, (list, tuple)) and any(_has_tape(v) for v in value)
+    def produced(self, value: Any) -> Step:
+        """Note the result the step gave at capture (see ``result``)."""
+        if type(value) in (np.ndarray, TapeArray) and value.ndim:
+            self.result = (value.shape, value.dtype)
+        return self
 
 
 class Recorder:
@@ -183,8 +86,8 @@ class Recorder:
     Attributes:
         steps: the forward steps, in order.
         n_slots: how many slots are numbered so far.
-        externals: the tensors the function closes over, in order of first use; slot
-            ``externals_base + i`` holds ``externals[i]``'s data.
+        externals: the tensors the function closes over, in order of first use;
+            ``external_slots[i]`` is the slot of ``externals[i]``'s data.
         node_steps: ``id(node)`` → index of the step that recorded it (for the backward).
     """
 
@@ -200,7 +103,6 @@ class Recorder:
         self.externals: list[Traced] = []
         self.external_slots: list[int] = []
         self.node_steps: dict[int, int] = {}
-        self.produced: set[int] = set()  # ids of Traced results of steps
         self.modules: list[tuple[Any, bool]] = []  # (module called, its training flag)
         self.generators: list[tuple[Any, Any, Any]] = []  # (module, its generator, state)
         self.guarded: set[tuple[int, Any]] = set()
@@ -318,11 +220,23 @@ class Recorder:
                     "none (the library's default generator, seeded by cr.manual_seed, is "
                     "drawn from afresh on every replay)")
 
+    def backward_inside(self) -> None:
+        """Refuse a backward pass run inside the captured function (``cr.grad``,
+        ``.backward()``): its gradients would be frozen into the tape."""
+        raise self.refuse(
+            "it runs a backward pass inside (cr.grad, cr.vjp, .backward()); compile the "
+            "function whose gradient you want and call backward() on its result, or take "
+            "cr.grad of the compiled function")
+
     def python(self, value: Traced, what: str) -> None:
-        """Refuse turning a tensor's values into Python while capturing (``item()``,
-        ``float()``, ``bool()``, ``tolist()``): the branch it decides would be frozen."""
-        raise self.refuse(f"{what} turns a tensor's values into Python (shape "
-                          f"{tuple(value._data.shape)})")
+        """A tensor's values turned into Python while capturing (``item()``, ``float()``,
+        ``bool()``, ``tolist()``): refused in user code — the branch it decides would be
+        frozen — and guarded in the library's (see :meth:`guard`)."""
+        caller = sys._getframe(2).f_globals.get("__name__", "")
+        if self.fine or not caller.startswith("chainrule."):
+            raise self.refuse(f"{what} turns a tensor's values into Python (shape "
+                              f"{tuple(value._data.shape)})")
+        self.guard(self.read(value, what), _CONVERSIONS[what])
 
     # ------------------------------------------------------------ recording
     def apply(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any],
@@ -331,7 +245,7 @@ class Recorder:
         arg_refs = [self.ref(a) for a in args]
         kw_refs = {k: self.ref(v) for k, v in params.items()}
         plain_args = tuple(_plain_traced(a) for a in args)
-        plain_params = {k: _plain(v) for k, v in params.items()} if params else params
+        plain_params = {k: plain(v) for k, v in params.items()} if params else params
         STATE.capture = None
         try:
             result = apply(prim, plain_args, plain_params, checked)
@@ -340,7 +254,6 @@ class Recorder:
         node = result._node
         out_slot = self._track(result)
         self._track_array(result._data, out_slot)
-        self.produced.add(id(result))
         outs = [out_slot]
         if prim.saves:
             outs.append(self._new_slot())
@@ -349,7 +262,8 @@ class Recorder:
             self.node_steps[id(node)] = len(self.steps)
         # as_array: apply turns a NumPy scalar (a full reduction) into an array; the
         # replay checks the type of every primitive's result the same way
-        self.steps.append(Step(prim.forward, arg_refs, kw_refs, outs, True, prim.name))
+        self.steps.append(Step(prim.forward, arg_refs, kw_refs, outs, True, prim.name)
+                          .produced(None if prim.saves else result._data))
         return result
 
     def prim_call(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -358,16 +272,39 @@ class Recorder:
         arg_refs = [self.ref(a) for a in args]
         kw_refs = {k: self.ref(v) for k, v in params.items()}
         fn = _first_of(prim) if prim.saves else prim.forward
+        if self.fine and not prim.saves:
+            traced = self._fine_forward(fn, args, params)
+            if traced is not None:
+                return traced
         STATE.capture = None
         try:
             run = quiet_runner()
-            plain_args = [_plain(a) for a in args]
-            plain_params = {k: _plain(v) for k, v in params.items()}
+            plain_args = [plain(a) for a in args]
+            plain_params = {k: plain(v) for k, v in params.items()}
             result = (fn(*plain_args, **plain_params) if run is None
                       else run(fn, *plain_args, **plain_params))
         finally:
             STATE.capture = self
         return self._numpy_result(fn, prim.name, arg_refs, kw_refs, result, False)
+
+    def _fine_forward(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                      params: dict[str, Any]) -> Any:
+        """Inside a derivative rule recorded call by call, the primitive's forward recorded
+        call by call too (its NumPy calls on the TapeArrays); ``None``, with nothing
+        recorded, when it cannot be (see :meth:`chainrule.compiler.walk._Walk.fine`)."""
+        n_steps, n_slots = len(self.steps), self.n_slots
+        try:
+            run = quiet_runner()
+            result = fn(*args, **params) if run is None else run(fn, *args, **params)
+        except Exception:  # noqa: BLE001 - a refusal, or NumPy on a TapeArray: record whole
+            result = None
+        if (type(result) is TapeArray and id(result) in self.slot_of
+                and not any(constant_array(r) for step in self.steps[n_steps:]
+                            for r in [*step.args, *step.kwargs.values()])):
+            return result
+        del self.steps[n_steps:]
+        self.n_slots = n_slots
+        return None
 
     def numpy_call(self, fn: Callable[..., Any], name: str, args: Any, kwargs: Any,
                    effect: bool = False) -> Any:
@@ -375,7 +312,7 @@ class Recorder:
         result as TapeArrays (tuples of results element by element)."""
         arg_refs = [self.ref(a) for a in args]
         kw_refs = {k: self.ref(v) for k, v in kwargs.items()}
-        result = fn(*[_plain(a) for a in args], **{k: _plain(v) for k, v in kwargs.items()})
+        result = fn(*[plain(a) for a in args], **{k: plain(v) for k, v in kwargs.items()})
         return self._numpy_result(fn, name, arg_refs, kw_refs, result, effect)
 
     def _numpy_result(self, fn: Callable[..., Any], name: str, arg_refs: list[Ref],
@@ -391,7 +328,8 @@ class Recorder:
             slot = self._track(view)
             self._track_array(array, slot)
             self.steps.append(Step(fn, arg_refs, kw_refs, [slot],
-                                   type(result) is not np.ndarray, name, effect))
+                                   type(result) is not np.ndarray, name, effect)
+                              .produced(result))
             return view
         if isinstance(result, (bool, int, float, complex)):
             raise self.refuse(f"{name} gives a Python number computed from a tensor's values")
@@ -402,6 +340,10 @@ class Recorder:
         """The reference of one of the function's results."""
         return self.ref(value)
 
+
+_CONVERSIONS: dict[str, Callable[[Any], Any]] = {
+    "item()": np.ndarray.item, "tolist()": np.ndarray.tolist, "bool()": bool,
+    "float()": float, "int()": int}
 
 _FIRSTS: dict[int, Callable[..., Any]] = {}
 
@@ -441,10 +383,8 @@ def _item(sequence: Any, i: int) -> Any:
 def _plain_traced(value: Any) -> Any:
     """A Traced holding a TapeArray as a constant Traced holding the plain view."""
     if isinstance(value, Traced) and type(value._data) is TapeArray:
-        from chainrule.autodiff import wrap_result
-        plain = wrap_result(type(value), value._data.view(np.ndarray), None)
-        return plain
-    return _plain(value)
+        return wrap_result(type(value), value._data.view(np.ndarray), None)
+    return plain(value)
 
 
 def _layout(array: np.ndarray) -> tuple[Any, ...]:
@@ -487,50 +427,3 @@ class _Draw:
         if isinstance(generator, RecordingGenerator):  # drawn while capturing: the real one
             generator = generator._real
         return getattr(generator, self.name)(*args, **kwargs)
-
-
-#: NumPy's converters are C functions that NumPy's protocols do not reach: while a function
-#: is captured they are wrapped, so a copy of a followed value is followed too (a copy the
-#: tape did not see would be replayed as a stale constant).
-_CONVERTERS = ("array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray")
-
-
-def _followed(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-    def convert(*args: Any, **kwargs: Any) -> Any:
-        recorder = STATE.capture
-        if isinstance(recorder, Recorder) and (
-                any(_has_tape(a) for a in args) or any(_has_tape(v) for v in kwargs.values())):
-            return recorder.numpy_call(original, f"np.{name}", args, kwargs)
-        return original(*args, **kwargs)
-
-    convert.__name__ = name
-    convert.__wrapped__ = original  # type: ignore[attr-defined]
-    return convert
-
-
-def _copyto(dst: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
-    recorder = STATE.capture
-    if isinstance(recorder, Recorder) and (_has_tape(src) or _has_tape(dst)):
-        raise recorder.refuse("np.copyto writes a tensor's values into an array in place",
-                              in_place=True)
-    return _ORIGINALS["copyto"](dst, src, *args, **kwargs)
-
-
-_ORIGINALS: dict[str, Any] = {}
-
-
-def follow_numpy() -> None:
-    """Wrap NumPy's converters (and refuse ``np.copyto`` of followed values) while a
-    function is captured; :func:`restore_numpy` undoes it."""
-    for name in (*_CONVERTERS, "copyto"):
-        _ORIGINALS[name] = getattr(np, name)
-    for name in _CONVERTERS:
-        setattr(np, name, _followed(name, _ORIGINALS[name]))
-    np.copyto = _copyto
-
-
-def restore_numpy() -> None:
-    """Put NumPy's own converters back."""
-    for name, original in _ORIGINALS.items():
-        setattr(np, name, original)
-    _ORIGINALS.clear()

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.compiler.capture import Ref, Step
+from chainrule.compiler.capture import Step
+from chainrule.compiler.follow import Ref
 
 
 def used_slots(ref: Ref, into: set[int]) -> None:
@@ -49,6 +50,34 @@ def live_steps(steps: Sequence[Step], needed: set[int]) -> list[Step]:
     return kept
 
 
+def _is_ufunc(fn: Any) -> bool:
+    """A ufunc, or one of its methods (``np.add.reduce``): a fresh array, never a view."""
+    return isinstance(fn, np.ufunc) or isinstance(getattr(fn, "__self__", None), np.ufunc)
+
+
+def buffered(steps: Sequence[Step], public: set[int]) -> dict[int, tuple[Any, Any]]:
+    """The slots a replay may write into buffers of the tape's own (``out=``), with their
+    shapes and dtypes: results of a ufunc that only ufuncs read (so no view of the buffer
+    can outlive the replay) and that are not ``public`` (a result of the function, a value
+    the backward pass keeps, a gradient handed on)."""
+    readers: dict[int, list[Step]] = {}
+    for step in steps:
+        used: set[int] = set()
+        for ref in [*step.args, *step.kwargs.values()]:
+            used_slots(ref, used)
+        for slot in used:
+            readers.setdefault(slot, []).append(step)
+    chosen = {}
+    for step in steps:
+        slot = step.outs[0]
+        if (isinstance(step.fn, np.ufunc) and step.fn.nout == 1 and len(step.outs) == 1
+                and step.result is not None and not step.effect and "out" not in step.kwargs
+                and slot not in public and readers.get(slot)
+                and all(_is_ufunc(r.fn) for r in readers[slot])):
+            chosen[slot] = step.result
+    return chosen
+
+
 class _Source:
     """Source lines and the namespace of the objects they name."""
 
@@ -56,6 +85,7 @@ class _Source:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"ndarray": np.ndarray, "asarray": np.asarray}
         self._names: dict[int, str] = {}
+        self.buffers: dict[int, tuple[Any, Any]] = {}  # slot -> (shape, dtype): out=
 
     def name(self, obj: Any, prefix: str) -> str:
         """A global name for ``obj`` in the generated code."""
@@ -89,9 +119,12 @@ class _Source:
         raise AssertionError(f"unknown reference {ref!r}")
 
     def step(self, step: Step) -> None:
+        keywords = [f"{k}={self.expr(r)}" for k, r in step.kwargs.items()]
+        buffer = self.buffers.get(step.outs[0])
+        if buffer is not None:
+            keywords.append(f"out={self.name(np.empty(*buffer), 'B')}")
         call = self.name(step.fn, "F") + "(" + ", ".join(
-            [self.expr(r) for r in step.args]
-            + [f"{k}={self.expr(r)}" for k, r in step.kwargs.items()]) + ")"
+            [self.expr(r) for r in step.args] + keywords) + ")"
         out = f"s{step.outs[0]}"
         if len(step.outs) == 1:
             self.lines.append(f"{out} = {call}")
@@ -120,7 +153,10 @@ def forward_function(steps: Sequence[Step], inputs: Sequence[int], outputs: Sequ
     needed: set[int] = set(keep)
     for ref in outputs:
         used_slots(ref, needed)
-    for step in live_steps(steps, needed):
+    public = set(needed)
+    live = live_steps(steps, needed)
+    source.buffers = buffered(live, public)
+    for step in live:
         source.step(step)
     results = "(" + "".join(source.expr(r) + ", " for r in outputs) + ")"
     kept = "(" + "".join(f"s{k}, " for k in keep) + ")"
@@ -135,6 +171,7 @@ def backward_function(steps: Sequence[Step], seed: int, keep: Sequence[int],
     source = _Source()
     needed = set(sinks)
     body = live_steps(steps, needed)
+    source.buffers = buffered(body, set(sinks))
     if keep:
         source.lines.append("".join(f"s{k}, " for k in keep) + "= kept")
     for step in body:

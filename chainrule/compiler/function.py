@@ -26,16 +26,15 @@ from chainrule._config import STATE
 from chainrule._quiet import quiet_runner
 from chainrule.autodiff import Node, Primitive, Traced, wrap_result
 from chainrule.autodiff.scope import SCOPES
-from chainrule.compiler.capture import (
+from chainrule.compiler.capture import Recorder, RecordingGenerator
+from chainrule.compiler.codegen import backward_function, backward_reads, forward_function
+from chainrule.compiler.follow import (
     CaptureError,
     GuardFailed,
-    Recorder,
-    RecordingGenerator,
     Ref,
     follow_numpy,
     restore_numpy,
 )
-from chainrule.compiler.codegen import backward_function, backward_reads, forward_function
 from chainrule.compiler.walk import capture_backward
 from chainrule.pytree import TreeDef, flatten, unflatten
 from chainrule.tensor import Tensor
@@ -64,8 +63,7 @@ class Tape:
 
     def __init__(self, name: str, forward: Callable[..., Any], externals: list[Traced],
                  external_flags: list[bool], outputs: list[_Output], out_tree: TreeDef | None,
-                 tensor_positions: list[int], n_values: int,
-                 modules: list[tuple[Any, bool]]) -> None:
+                 tensor_positions: list[int], modules: list[tuple[Any, bool]]) -> None:
         self.name = name
         self.forward = forward
         self.externals = externals
@@ -73,7 +71,6 @@ class Tape:
         self.outputs = outputs
         self.out_tree = out_tree
         self.tensor_positions = tensor_positions  # which flat arguments are tensors
-        self.n_values = n_values
         self.modules = modules
 
     def still_valid(self) -> bool:
@@ -173,8 +170,7 @@ def _signature(leaf: Any) -> Any:
     return (type(leaf), leaf)
 
 
-def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
-            kwargs_given: bool) -> Tape:
+def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef) -> Tape:
     """Run ``f`` on stand-ins for ``leaves`` under a recorder and build its :class:`Tape`."""
     positions = [i for i, leaf in enumerate(leaves) if isinstance(leaf, (Traced, np.ndarray))]
     stand_ins: list[Any] = list(leaves)
@@ -187,9 +183,6 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
             stand = wrap_result(Tensor, leaf, None)
         stand_ins[i] = stand
     recorder = Recorder(name, [stand_ins[i] for i in positions])
-    if STATE.capture is not None:
-        raise CaptureError(f"compile: {name} is called while another function is being "
-                           "captured; compile the outer function only")
     clock, generator = STATE.inplace_clock, STATE.generator
     STATE.capture = recorder
     STATE.generator = RecordingGenerator(recorder, generator)  # type: ignore[assignment]
@@ -236,11 +229,9 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
             tapes.append((index, capture_backward(recorder, value, n_slots)))
         finally:
             restore_numpy()
-    keep_set: set[int] = set()
-    reads = {}
-    for index, tape in tapes:
-        reads[index] = backward_reads(tape.steps, [s for _, s in tape.sinks], n_slots)
-        keep_set.update(reads[index])
+    keep_set: set[int] = set()  # the forward's slots that some backward pass reads
+    for _, tape in tapes:
+        keep_set.update(backward_reads(tape.steps, [s for _, s in tape.sinks], n_slots))
     keep = sorted(keep_set)
     inputs = list(recorder.arg_slots) + list(recorder.external_slots)
     forward = forward_function(recorder.steps, inputs, refs, keep, f"<compiled {name}>")
@@ -261,7 +252,7 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef,
     tape_out_tree = None if single else out_tree
     return Tape(name, forward, recorder.externals,
                 [e.requires_grad for e in recorder.externals], outputs, tape_out_tree,
-                positions, len(leaves), _unique_modules(recorder.modules))
+                positions, _unique_modules(recorder.modules))
 
 
 def _unique_modules(called: list[tuple[Any, bool]]) -> list[tuple[Any, bool]]:
@@ -308,7 +299,7 @@ class Compiled:
                 return result
         full_tree = tree if tree is not None else flatten((args, {}))[1]
         try:
-            tape = capture(self.f, self.name, leaves, full_tree, bool(kwargs))
+            tape = capture(self.f, self.name, leaves, full_tree)
         except CaptureError as refusal:  # the builtin exception, one line (API.md)
             raise RuntimeError(str(refusal)) from None
         self._tapes[key] = tape

@@ -23,7 +23,8 @@ import numpy as np
 
 from chainrule._config import STATE
 from chainrule.autodiff import Node, Traced
-from chainrule.compiler.capture import Recorder, Ref, Step, TapeArray
+from chainrule.compiler.capture import Recorder, Step
+from chainrule.compiler.follow import Ref, TapeArray, constant_array, holds_array
 
 
 class BackwardTape:
@@ -191,7 +192,8 @@ class _Walk:
             if traced is not None:
                 return traced
         result = fn(*args, **params)
-        self.steps.append(Step(fn, arg_refs, keywords, [self.slot(result)], False, name))
+        self.steps.append(Step(fn, arg_refs, keywords, [self.slot(result)], False, name)
+                          .produced(result))
         return result
 
     def fine(self, fn: Any, name: str, args: list[Any], params: dict[str, Any],
@@ -214,7 +216,7 @@ class _Walk:
                 return view
             if ref[0] == "l":
                 return ref[1](follow(v, r) for v, r in zip(value, ref[2]))
-            if ref[0] == "s" or (ref[0] == "c" and _holds_array(value)):
+            if ref[0] == "s" or (ref[0] == "c" and holds_array(value)):
                 raise _NotFollowed  # a container, or an array the tape has as a constant
             return value
 
@@ -233,7 +235,7 @@ class _Walk:
         if type(result) is not TapeArray or id(result) not in trace.slot_of:
             return None
         for step in trace.steps:
-            if any(_constant_array(r) for r in [*step.args, *step.kwargs.values()]):
+            if any(constant_array(r) for r in [*step.args, *step.kwargs.values()]):
                 return None
         self.steps.extend(trace.steps)
         self.n_slots = trace.n_slots
@@ -247,25 +249,3 @@ class _Walk:
 
 class _NotFollowed(Exception):
     """A rule's argument that a fine trace cannot follow."""
-
-
-def _holds_array(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_holds_array(v) for v in value)
-    if isinstance(value, dict):
-        return any(_holds_array(v) for v in value.values())
-    return False
-
-
-def _constant_array(ref: Ref) -> bool:
-    """Whether ``ref`` holds an array as a constant (built inside a rule from values the
-    trace did not follow, it would be frozen)."""
-    if ref[0] == "c":
-        return _holds_array(ref[1])
-    if ref[0] == "l":
-        return any(_constant_array(r) for r in ref[2])
-    if ref[0] == "d":
-        return any(_constant_array(r) for r in ref[1].values())
-    return False

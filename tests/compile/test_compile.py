@@ -303,3 +303,66 @@ def test_a_compiled_function_inside_another_is_part_of_its_tape():
     inner(cr.tensor([1.0, 2.0]))  # inner has a tape of its own already
     assert outer(cr.tensor([1.0, 2.0])).item() == 5.0
     assert outer(cr.tensor([3.0, 4.0])).item() == 25.0
+
+
+def test_a_backward_pass_inside_the_function_is_refused():
+    def loss(w, x):
+        return ((x * w).sum() - 1.0) ** 2
+
+    per_example = cr.compile(cr.vmap(cr.grad(loss), in_axes=(None, 0)))
+    with pytest.raises(RuntimeError, match="compile: cannot capture .* runs a backward pass"):
+        per_example(cr.ones(3), cr.ones(4, 3))
+    # the other way round works: the gradient of a compiled function
+    assert cr.grad(cr.compile(loss))(cr.ones(3), cr.ones(3)).tolist() == [4.0, 4.0, 4.0]
+
+
+_RNG = np.random.default_rng(0)
+_EMB = nn.Embedding(10, 3)
+_FUNCTION_ARGUMENTS = {
+    "getitem": (lambda x, i: (x[i] * 2).sum(),
+                lambda: (cr.tensor(_RNG.standard_normal(6), requires_grad=True),
+                         cr.tensor(_RNG.integers(0, 6, 4)))),
+    "where": (lambda x, c: cr.where(c, x, -x).sum(),
+              lambda: (cr.tensor(_RNG.standard_normal(6), requires_grad=True),
+                       cr.tensor(_RNG.random(6) > 0.5))),
+    "embedding": (lambda i: _EMB(i).sum(), lambda: (cr.tensor(_RNG.integers(0, 10, (2, 3))),)),
+    "mask": (lambda x: cr.where(x > 0, x, x * 0.1).sum(),
+             lambda: (cr.tensor(_RNG.standard_normal(6), requires_grad=True),)),
+    "vmap": (lambda X: cr.vmap(lambda x: (x * x).tanh().sum())(X).sum(),
+             lambda: (cr.tensor(_RNG.standard_normal((4, 3)), requires_grad=True),)),
+    "nll": (lambda x, t: F.nll_loss(F.log_softmax(x, axis=1), t),
+            lambda: (cr.tensor(_RNG.standard_normal((4, 3)), requires_grad=True),
+                     cr.tensor(_RNG.integers(0, 3, 4)))),
+    "mse_int_target": (lambda x, t: F.mse_loss(x, t),
+                       lambda: (cr.tensor(_RNG.standard_normal(4), requires_grad=True),
+                                cr.tensor(_RNG.integers(0, 3, 4)))),
+}
+
+
+@pytest.mark.parametrize("name", list(_FUNCTION_ARGUMENTS))
+def test_index_mask_and_target_arguments_are_read_on_every_replay(name):
+    f, make = _FUNCTION_ARGUMENTS[name]
+    compiled = cr.compile(f)
+    for _ in range(4):
+        args = make()
+        results = []
+        for fn in (compiled, f):
+            for t in args:
+                t.grad = None
+            out = fn(*args)
+            out.backward()
+            results.append([out.numpy().copy()] + [None if t.grad is None else t.grad.numpy()
+                                                   for t in args])
+        for a, b in zip(*results):
+            assert (a is None and b is None) or np.array_equal(a, b)
+    assert compiled.captures == 1
+
+
+def test_buffers_hold_only_private_values():
+    f = cr.compile(lambda x: (x * 2.0 + 1.0).exp().sum(axis=0))
+    first = f(cr.ones(3, 2))
+    tape = next(iter(f._tapes.values()))
+    assert "out=" in tape.forward.source  # x * 2.0 goes into a buffer of the tape's own
+    second = f(cr.full((3, 2), 2.0))
+    assert np.array_equal(first.numpy(), np.full(2, 3 * np.exp(np.float32(3.0))))
+    assert not np.shares_memory(first.numpy(), second.numpy())
