@@ -331,3 +331,15 @@ def test_nested_per_example_gradients_and_gradients_of_them():
     h = cr.grad(lambda w: (cr.vmap(cr.grad(f), in_axes=(None, 0))(w, xs[0]) ** 2).sum())(w)
     ref = cr.grad(lambda w: sum((cr.grad(f)(w, x) ** 2).sum() for x in xs[0]))(w)
     np.testing.assert_allclose(h.numpy(), ref.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{}, {"reduction": "sum"},
+                                     {"weight": np.array([0.5, 2.0, 1.0]), "ignore_index": 2}])
+def test_cross_entropy_under_nested_vmap(options):
+    x, t = RNG.normal(size=(2, 3, 4, 3)), RNG.integers(0, 3, size=(2, 3, 4))
+    kw = {k: v for k, v in options.items() if k != "weight"}
+    weight = options.get("weight")
+    got = cr.vmap(cr.vmap(lambda a, b: F.cross_entropy(a, b, weight=weight, **kw)))(x, t)
+    want = [[F.cross_entropy(cr.tensor(x[i, j]), cr.tensor(t[i, j]), weight=weight, **kw).item()
+             for j in range(3)] for i in range(2)]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
