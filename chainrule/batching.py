@@ -21,12 +21,14 @@ error, as JAX's tracers do.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule._config import STATE
-from chainrule.autodiff import Traced, set_batching
+from chainrule._config import STATE, enable_grad
+from chainrule.autodiff import Traced, reaches_leaf, set_batching
 from chainrule.errors import shape_str
 from chainrule.ops import RECORDS
 from chainrule.tensor import Tensor, wrap
@@ -79,7 +81,7 @@ class BatchedTensor(Tensor):
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -156,6 +158,19 @@ def values_for_checks(value: Any) -> np.ndarray:
     """The physical values under every level, for a *check* of their range only (every
     example's values are among them); never for computing."""
     return np.asarray(peel(value)._data)
+
+
+def shaped_like(value: Any, array: np.ndarray) -> Any:
+    """``array``, of the physical shape of batched ``value``, as a constant batched at
+    ``value``'s levels (a per-example random mask, say)."""
+    levels = []
+    while type(value) is BatchedTensor:
+        levels.append(value._level)
+        value = value._value
+    out: Any = wrap(array)
+    for level in reversed(levels):
+        out = batched(out, level)
+    return out
 
 
 def as_plain(value: Any) -> Tensor:
@@ -374,3 +389,56 @@ def lift(leaf: Any, levels: list[tuple[int, int]]) -> tuple[Any, Any]:
         target = wrap(data)
         target.requires_grad = True
     return wrap_levels(target, levels), target
+
+
+# ---------------------------------------------------------------- gradients under vmap
+# (cr.grad and the Jacobians call these from chainrule.transforms, passing the engine's
+# backward: they are the transforms' _gradients for the two batched cases)
+
+
+def lifted_gradients(backward: Any, out: Any, variables: Sequence[Any], cotangent: Any,
+                     outer: bool, retain_graph: bool, own: Sequence[Any]) -> list[Any]:
+    """∂⟨cotangent, out⟩/∂variable inside ``vmap``, for variables lifted to every active
+    level (:func:`lift`): one backward pass over the physical graph, whose examples are
+    independent, gives every example's gradient at once."""
+    levels = list(LEVELS)
+    with enable_grad():
+        root = physical(out, levels)
+    targets = [peel(v) for v in variables]
+    if isinstance(cotangent, Traced):
+        with enable_grad():
+            cotangent = physical(cotangent, levels)
+    else:
+        cotangent = np.broadcast_to(np.asarray(cotangent, dtype=root.dtype), root.shape)
+    if not root.requires_grad:
+        return [wrap_levels(wrap(np.zeros(t.shape, t.dtype)), levels) for t in targets]
+    create = outer or reaches_leaf(root, [*targets, *(peel(o) for o in own)]) or (
+        isinstance(cotangent, Traced) and cotangent.requires_grad)
+    if not create and isinstance(cotangent, Traced):
+        cotangent = cotangent._data
+    grads = backward(root, cotangent, retain_graph or create, create, targets=targets)
+    result = []
+    for t, g in zip(targets, grads):
+        if g is None:
+            g = wrap(np.zeros(t.shape, t.dtype))
+        elif not isinstance(g, Tensor):
+            g = wrap(np.asarray(g, dtype=t.dtype))
+        result.append(wrap_levels(g, levels))
+    return result
+
+
+def cotangent_gradients(backward: Any, out: Any, variables: Sequence[Any], cotangent: Any,
+                        outer: bool, own: Sequence[Any]) -> list[Any]:
+    """∂⟨cotangent, out⟩/∂variable for a batch of cotangents (``vmap`` over a
+    vector-Jacobian product, as ``jacrev`` runs it): the backward pass runs its rules on the
+    batched cotangent (recorded, so they see tensors), and each rule's primitives run by
+    their batching rules."""
+    keep = outer or reaches_leaf(out, [*variables, *own])  # as the unbatched case decides
+    grads = backward(out, cotangent, True, True, targets=variables)
+    result = []
+    for v, g in zip(variables, grads):
+        if g is None:
+            result.append(wrap(np.zeros(v.shape, v.dtype)))
+        else:
+            result.append(g if keep else g.detach())
+    return result

@@ -1,5 +1,6 @@
 r"""Function transforms, JAX-style: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``,
-``jacobian`` (``jacrev``), ``jacfwd`` and ``hessian``.
+``jacobian`` (``jacrev``), ``jacfwd`` and ``hessian``; ``vmap`` is in
+:mod:`chainrule.vectorize`, and each of these works inside it (per-example derivatives).
 
 Each transform takes a function of Tensors and returns a new function. They compose
 (``grad(grad(f))``) because, whenever the arguments are themselves being differentiated
@@ -196,54 +197,6 @@ def _zeros_for(x: Tensor) -> Tensor:
     return wrap(np.zeros(x.shape, x.dtype))
 
 
-def _batched_gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
-                       retain_graph: bool, own: Sequence[Tensor]) -> list[Tensor]:
-    """:func:`_gradients` inside ``vmap``, for variables lifted to every active level
-    (:func:`chainrule.batching.lift`): one backward pass over the physical graph, whose
-    examples are independent, gives every example's gradient at once."""
-    levels = list(batching.LEVELS)
-    with enable_grad():
-        root = batching.physical(out, levels)
-    targets = [batching.peel(v) for v in variables]
-    if isinstance(cotangent, Traced):
-        with enable_grad():
-            cotangent = batching.physical(cotangent, levels)
-    else:
-        cotangent = np.broadcast_to(np.asarray(cotangent, dtype=root.dtype), root.shape)
-    if not root.requires_grad:
-        return [_zeros_for(v) for v in variables]
-    own_targets = [batching.peel(o) for o in own]
-    create = outer or reaches_leaf(root, [*targets, *own_targets]) or (
-        isinstance(cotangent, Traced) and cotangent.requires_grad)
-    if not create and isinstance(cotangent, Traced):
-        cotangent = cotangent.data
-    grads = _backward(root, cotangent, retain_graph or create, create, targets=targets)
-    result: list[Tensor] = []
-    for t, g in zip(targets, grads):
-        if g is None:
-            g = wrap(np.zeros(t.shape, t.dtype))
-        elif not isinstance(g, Tensor):
-            g = wrap(np.asarray(g, dtype=t.dtype))
-        result.append(batching.wrap_levels(g, levels))
-    return result
-
-
-def _vmapped_cotangent(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
-                       own: Sequence[Tensor]) -> list[Tensor]:
-    """:func:`_gradients` for a batch of cotangents (``vmap`` over a vector-Jacobian
-    product, as :func:`jacrev` runs it): the backward pass runs its rules on the batched
-    cotangent, so each rule's primitives run by their batching rules."""
-    keep = outer or reaches_leaf(out, [*variables, *own])  # as _gradients decides
-    grads = _backward(out, cotangent, True, True, targets=variables)
-    result: list[Tensor] = []
-    for v, g in zip(variables, grads):
-        if g is None:
-            result.append(_zeros_for(v))
-        else:
-            result.append(g if keep else g.detach())
-    return result
-
-
 def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: bool,
                retain_graph: bool = False, own: Sequence[Tensor] = ()) -> list[Tensor]:
     """∂⟨cotangent, out⟩/∂variable for each variable (zeros where out does not depend on it).
@@ -254,11 +207,13 @@ def _gradients(out: Tensor, variables: Sequence[Tensor], cotangent: Any, outer: 
     """
     if batching.LEVELS:
         if any(isinstance(v, batching.BatchedTensor) for v in variables):
-            return _batched_gradients(out, variables, cotangent, outer, retain_graph, own)
+            return batching.lifted_gradients(_backward, out, variables, cotangent, outer,
+                                             retain_graph, own)
         if isinstance(cotangent, batching.BatchedTensor):
             if not out.requires_grad:
                 return [_zeros_for(v) for v in variables]
-            return _vmapped_cotangent(out, variables, cotangent, outer, own)
+            return batching.cotangent_gradients(_backward, out, variables, cotangent, outer,
+                                                own)
     if not out.requires_grad:
         return [_zeros_for(v) for v in variables]
     create = outer or reaches_leaf(out, [*variables, *own]) or isinstance(cotangent, Traced) and (
@@ -508,17 +463,24 @@ class _Linearized:
     def __init__(self, call: _Call, outs: list[Tensor]) -> None:
         self.call = call
         self.root = _join(outs)
-        self.u = wrap(np.zeros_like(self.root.data))
-        self.u.requires_grad = True
         self.vjps: list[Tensor | None] = [None] * len(call.variables)
+        if call.levels:  # inside vmap: u batched like the variables, one physical pass
+            self.u, u = batching.lift(np.zeros(self.root.shape, self.root.dtype), call.levels)
+            root = batching.physical(self.root, call.levels)
+            if root.requires_grad:
+                self.vjps = [None if g is None else batching.wrap_levels(g, call.levels)
+                             for g in _backward(root, u, True, True, targets=call.targets)]
+            return
+        self.u = wrap(np.zeros(self.root.shape, self.root.dtype))
+        self.u.requires_grad = True
         if self.root.requires_grad:
             self.vjps = _backward(self.root, self.u, True, True, targets=call.variables)
 
     def along(self, total: Tensor | None) -> Tensor:
         """∂total/∂u, laid out like the joined outputs: J·t for total = ⟨uᵀJ, t⟩."""
         if total is None or not total.requires_grad:
-            return wrap(np.zeros_like(self.root.data))
-        (jt,) = _gradients(total, [self.u], np.ones_like(total.data), self.call.outer,
+            return _zeros_for(self.root)
+        (jt,) = _gradients(total, [self.u], np.ones(total.shape, total.dtype), self.call.outer,
                            retain_graph=True, own=self.call.variables)
         return jt
 
@@ -564,8 +526,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
 
 def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., PyTree]:
     r"""A function returning the Jacobian ∂f/∂x by forward mode: column j is the
-    Jacobian-vector product J·eⱼ, one per input element (cheap for few inputs); the same
-    layout as :func:`jacrev`, pytrees included.
+    Jacobian-vector product J·eⱼ, all of them in one pass mapped over the unit vectors eⱼ
+    (``vmap``; cheap for few inputs); the same layout as :func:`jacrev`, pytrees included.
 
     >>> import chainrule as cr, numpy as np
     >>> J = cr.jacfwd(lambda x: x[:2] * x[2])(np.array([1.0, 2.0, 3.0]))   # 2 × 3
@@ -584,10 +546,19 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                 if g is None or v.size == 0:  # f does not depend on v: a block of zeros
                     blocks.append(wrap(np.zeros((n, *v.shape), lin.root.dtype)))
                     continue
+                if not call.levels:
+                    # every column at once: J·eⱼ is the vector-Jacobian product of u ↦ uᵀJ
+                    # with the cotangent eⱼ, mapped over the unit vectors (one backward pass)
+                    basis = np.eye(v.size, dtype=g.dtype).reshape((v.size, *v.shape))
+                    columns = vmap(lambda e, g=g: _gradients(
+                        g, [lin.u], e, call.outer, retain_graph=True,
+                        own=call.variables)[0])(basis)
+                    blocks.append(columns.reshape((v.size, n)).T.reshape((n, *v.shape)))
+                    continue
                 flat_g = g.reshape(-1)
-                # ⟨uᵀJ, eⱼ⟩ is entry j of uᵀJ: its derivative in u is column j
-                columns = [lin.along(flat_g[j]) for j in range(v.size)]
-                blocks.append(stack(columns, axis=-1).reshape((n, *v.shape)))
+                # inside vmap: ⟨uᵀJ, eⱼ⟩ is entry j of uᵀJ; its derivative in u is column j
+                columns_j = [lin.along(flat_g[j]) for j in range(v.size)]
+                blocks.append(stack(columns_j, axis=-1).reshape((n, *v.shape)))
             return _assemble(call, argnums, outs, out_tree, blocks)
 
     return jacfwd_f

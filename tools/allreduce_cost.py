@@ -10,7 +10,8 @@
    the W2 gradients (MLP 784-256-256-10, 269,322 floats) as one flat buffer against one
    message per tensor, and a 4 KB buffer in mpi4py's buffer form against its pickling
    ``allreduce`` (each pair in alternating rounds); and
-   ``cr.distributed.average_gradients`` on the W2 model.
+   ``cr.distributed.average_gradients`` on the W2 model; and W2 trained end to end by
+   ``cr.fit(..., distributed=True)`` (samples per second, against one process).
 2. In this process: one W2 training step (batch 128 per rank, forward, backward, Adam;
    float32, one thread), and NumPy's float32 add, the reduction's cost per byte.
 3. An α-β model fitted to the 2-rank curve, T(n) = a + b n, and the cost of an all-reduce
@@ -19,7 +20,8 @@
    T(N, n) = 2 ceil(log2 N) α + 2 (N-1)/N n β + (N-1)/N n γ,
    predicting the parallel efficiency E = t_compute / (t_compute + t_arena + T) of a
    W2-sized model and of models 10x and 100x larger at 8, 16 and 64 ranks, for 10 GbE and
-   InfiniBand HDR (α, β in NETWORKS below, with where they come from).
+   InfiniBand HDR (α, β in NETWORKS below, with where they come from); and W2's with the
+   ring algorithm (latency 2 (N-1) α), and with a fixed global batch (strong scaling).
 
 Writes docs/img/allreduce_cost.png and prints the tables that docs/distributed.md shows.
 """
@@ -96,6 +98,39 @@ def _time_pair(comm: Any, mpi: Any, first: Any, second: Any, loops: int
     return float(min(rounds[0])), float(min(rounds[1]))
 
 
+def _layouts() -> dict[str, list[tuple[int, ...]]]:
+    """Parameter shapes: W2's 6 tensors, and a small Transformer encoder's 24."""
+    from chainrule import nn
+
+    layer = nn.TransformerEncoderLayer(64, 4, 128, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2)
+    return {"W2": W2_SHAPES,
+            "Transformer encoder, 2 layers of width 64":
+                [tuple(p.shape) for p in encoder.parameters()]}
+
+
+def w2_fit_seconds(distributed: bool, steps: int = 20) -> float:
+    """Seconds per step of ``cr.fit`` training W2 on 128 samples per rank (the second of two
+    epochs; the slowest rank's)."""
+    import chainrule as cr
+    import chainrule.nn.functional as F
+    from chainrule import nn, optim
+
+    world = cr.distributed.world_size() if distributed else 1
+    n = 128 * steps * world
+    data = cr.data.TensorDataset(cr.randn(n, 784, seed=1), cr.tensor(np.arange(n) % 10))
+    cr.manual_seed(0)
+    model = nn.MLP([784, 256, 256, 10])
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    loader = cr.data.DataLoader(cr.distributed.shard(data) if distributed else data,
+                                batch_size=128, shuffle=True, seed=0)
+    history = cr.fit(model, F.cross_entropy, opt, loader, 2, progress=False,
+                     distributed=distributed)
+    seconds = history.history["time"][1] / steps
+    return float(cr.distributed.all_reduce(np.array([seconds]), op="max")[0]) \
+        if distributed else seconds
+
+
 def rank_main(out: str, quick: bool) -> None:
     from mpi4py import MPI
 
@@ -106,12 +141,15 @@ def rank_main(out: str, quick: bool) -> None:
     sizes = np.unique(np.logspace(3, 7, 5 if quick else 9).astype(int))
     budget = 0.15 if quick else 0.6
     curve = [_time_allreduce(comm, MPI, np.ones(n, np.float32), budget) for n in sizes]
-    tensors = [np.ones(s, np.float32) for s in W2_SHAPES]
-    flat = np.ones(W2_FLOATS, np.float32)
     loops = 20 if quick else 60
-    one_buffer, per_tensor = _time_pair(
-        comm, MPI, lambda: comm.Allreduce(MPI.IN_PLACE, flat),
-        lambda: [comm.Allreduce(MPI.IN_PLACE, t) for t in tensors], loops)
+    layouts = {}
+    for name, shapes in _layouts().items():
+        tensors = [np.ones(s, np.float32) for s in shapes]
+        flat = np.ones(sum(t.size for t in tensors), np.float32)
+        layouts[name] = _time_pair(
+            comm, MPI, lambda flat=flat: comm.Allreduce(MPI.IN_PLACE, flat),
+            lambda tensors=tensors: [comm.Allreduce(MPI.IN_PLACE, t) for t in tensors], loops)
+    one_buffer, per_tensor = layouts["W2"]
     small = np.ones(1024, np.float32)
     buffer_form, pickled = _time_pair(comm, MPI, lambda: comm.Allreduce(MPI.IN_PLACE, small),
                                       lambda: comm.allreduce(small), 300)
@@ -122,12 +160,14 @@ def rank_main(out: str, quick: bool) -> None:
     params = list(model.parameters())
     averaged, _ = _time_pair(comm, MPI, lambda: cr.distributed.average_gradients(params, 128),
                              lambda: None, loops)
+    fit_step = w2_fit_seconds(True)
     if comm.Get_rank() == 0:
         Path(out).write_text(json.dumps({
             "ranks": comm.Get_size(), "sizes": sizes.tolist(), "seconds": curve,
             "w2_per_tensor": per_tensor, "w2_one_buffer": one_buffer,
             "small_buffer_form": buffer_form, "small_pickled": pickled,
-            "w2_average_gradients": averaged,
+            "w2_average_gradients": averaged, "layouts": layouts,
+            "w2_fit_step": fit_step,
         }))
 
 
@@ -189,8 +229,8 @@ def measure_compute(quick: bool) -> dict[str, float]:
         start = time.perf_counter()
         np.add(a, b, out=a)
         adds.append(time.perf_counter() - start)
-    return {"w2_step": float(min(steps)), "arena": float(np.median(arena[5:])),
-            "gamma": float(min(adds)) / (4 * 10**7)}
+    return {"w2_step": float(min(steps)), "w2_fit_step": w2_fit_seconds(False),
+            "arena": float(np.median(arena[5:])), "gamma": float(min(adds)) / (4 * 10**7)}
 
 
 def fit_alpha_beta(sizes: list[int], seconds: list[float]) -> tuple[float, float]:
@@ -208,6 +248,12 @@ def allreduce_model(ranks: int, nbytes: float, alpha: float, beta: float,
     share = (ranks - 1) / ranks
     return 2 * math.ceil(math.log2(ranks)) * alpha + 2 * share * nbytes * beta \
         + share * nbytes * gamma
+
+
+def ring_model(ranks: int, nbytes: float, alpha: float, beta: float, gamma: float) -> float:
+    """The ring all-reduce: the same bandwidth term, 2 (N-1) messages of latency."""
+    share = (ranks - 1) / ranks
+    return 2 * (ranks - 1) * alpha + 2 * share * nbytes * beta + share * nbytes * gamma
 
 
 def efficiencies(compute: dict[str, float], arena: float) -> dict[str, dict[str, list[float]]]:
@@ -278,6 +324,12 @@ def report(runs: list[dict[str, Any]], compute: dict[str, float], fit: tuple[flo
         print(f"| {size:,} | " + " | ".join(f"{r['seconds'][i] * 1e6:,.1f}" for r in runs)
               + " |")
     for r in runs:
+        for name, (one, each) in r["layouts"].items():
+            floats = sum(int(np.prod(s)) for s in _layouts()[name])
+            print(f"\n{r['ranks']} ranks, {name} ({len(_layouts()[name])} tensors, "
+                  f"{floats:,} floats): one buffer {one * 1e6:.0f} µs, one per tensor "
+                  f"{each * 1e6:.0f} µs ({1 - one / each:.0%} faster)")
+    for r in runs:
         print(f"\n{r['ranks']} ranks: W2 one buffer {r['w2_one_buffer'] * 1e6:.0f} µs, one "
               f"per tensor {r['w2_per_tensor'] * 1e6:.0f} µs "
               f"({1 - r['w2_one_buffer'] / r['w2_per_tensor']:.0%} faster); "
@@ -285,6 +337,11 @@ def report(runs: list[dict[str, Any]], compute: dict[str, float], fit: tuple[flo
               f"{r['small_buffer_form'] * 1e6:.1f} µs, pickled allreduce "
               f"{r['small_pickled'] * 1e6:.1f} µs "
               f"({r['small_pickled'] / r['small_buffer_form']:.0f}x)")
+    one = 128 / compute["w2_fit_step"]
+    print(f"\nW2 trained by fit, 128 samples per rank and step: 1 process {one:,.0f} "
+          "samples/s; " + "; ".join(
+              f"{r['ranks']} ranks {128 * r['ranks'] / r['w2_fit_step']:,.0f} samples/s "
+              f"({128 * r['ranks'] / r['w2_fit_step'] / one:.2f}x)" for r in runs))
     print(f"\nW2 step (batch 128, one core): {compute['w2_step'] * 1e3:.2f} ms; arena passes "
           f"(average_gradients in a world of one): {compute['arena'] * 1e6:.0f} µs; "
           f"float32 add: {compute['gamma'] * 1e9:.3f} ns/B")
@@ -297,6 +354,11 @@ def report(runs: list[dict[str, Any]], compute: dict[str, float], fit: tuple[flo
         for scale, row in rows.items():
             print(f"| {network} | W2 × {scale[:-1]} | "
                   + " | ".join(f"{e:.0%}" for e in row) + " |")
+    print("\nW2, weak scaling, with the ring algorithm instead:")
+    for network, (alpha, beta) in NETWORKS.items():
+        row = [compute["w2_step"] / (compute["w2_step"] + compute["arena"] + ring_model(
+            n, W2_FLOATS * 4, alpha, beta, compute["gamma"])) for n in RANKS]
+        print(f"| {network} | " + " | ".join(f"{e:.0%}" for e in row) + " |")
     print("\nstrong scaling, W2, a global batch of 1024 split over the ranks:")
     print("\n| network | " + " | ".join(f"{n} ranks" for n in RANKS) + " |")
     print("|---|" + "---:|" * len(RANKS))

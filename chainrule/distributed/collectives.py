@@ -111,7 +111,8 @@ def all_gather_objects(obj: Any) -> list[Any]:
 
 
 def _shared_seed(seed: int | None) -> int:
-    """``seed``, or rank 0's draw from the library's generator, the same on every rank."""
+    """``seed``, or rank 0's draw from the library's generator, the same on every rank.
+    Every rank draws (so that generators seeded alike stay alike), then takes rank 0's."""
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"shard: seed must be a non-negative int or None, got {seed!r}")

@@ -94,7 +94,8 @@ def _log_softmax_batch(values: list[Any], bdims: list[Any], kwargs: dict[str, An
     return COMPOSITE_BODIES["log_softmax"](x, axis=axis + 1), 0
 
 
-#: The composites with a batching rule, unwrapped: what the rules run on the batch.
+#: The composites with a batching rule: what their rules run on the physical batch (again
+#: through the rule when that is batched at an enclosing level, under nested vmaps).
 COMPOSITE_BODIES: dict[str, Any] = {}
 
 
@@ -126,7 +127,7 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     return reshape(root, shape=reduced)
 
 
-COMPOSITE_BODIES["std"] = std.__wrapped__
+COMPOSITE_BODIES["std"] = std
 
 
 def _spread_scale(x: Any, axes: tuple[int, ...] | None) -> np.ndarray | None:
@@ -183,7 +184,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return reshape(total, shape=reduced)
 
 
-COMPOSITE_BODIES["logsumexp"] = logsumexp.__wrapped__
+COMPOSITE_BODIES["logsumexp"] = logsumexp
 
 
 def _softmax_samples(name: str) -> list[Any]:
@@ -212,7 +213,7 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     return sub(shifted, log(reduce_sum(exp(shifted), axis=(axis,), keepdims=True)))
 
 
-COMPOSITE_BODIES["log_softmax"] = log_softmax.__wrapped__
+COMPOSITE_BODIES["log_softmax"] = log_softmax
 
 
 @composite_op("squeeze", scoped=False, samples=[

@@ -7,6 +7,7 @@ broadcast are summed back with ``sum_to``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -252,7 +253,7 @@ def _linear_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[s
         return out, 0
     size = shape_of(w)[0]
     lead = sx[:-1]
-    rows = int(np.prod(lead, dtype=np.int64))
+    rows = math.prod(lead)
     x3 = reshape(x, shape=((size if bx is not None else 1), rows, sx[-1]))
     out = matmul(x3, transpose(w, axes=(0, 2, 1)))  # (B, rows, out)
     if b is not None:

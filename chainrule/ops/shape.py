@@ -5,6 +5,7 @@ back). ``broadcast_to`` and ``sum_to`` are in :mod:`chainrule.ops.broadcasting`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,9 +25,10 @@ _draw = Draw("shape")
 
 
 def _check_reshape(x: Any, shape: tuple[int, ...]) -> None:
-    size = int(np.prod(np.shape(x), dtype=np.int64))
+    # math.prod on Python ints: np.prod's wrapper costs more than the check itself
+    size = math.prod(np.shape(x))
     unknown = [n for n in shape if n == -1]
-    known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+    known = math.prod(n for n in shape if n != -1)
     bad = any(n < -1 for n in shape) or len(unknown) > 1
     if not bad:
         bad = size != known if not unknown else (known == 0 or size % known != 0)

@@ -144,7 +144,8 @@ def _train_epoch_synced(model: Any, loss_fn: Callable[..., Any], optimizer: Any,
     while True:
         batch = next(batches, _NO_BATCH)
         step += 1
-        sync.zero_grad()
+        optimizer.zero_grad()
+        sync.zero_grad()  # the gradients as views of the arena again, at zero
         count, value = 0, 0.0
         if batch is not _NO_BATCH:
             inputs, target = _split_batch(batch)
@@ -269,9 +270,9 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train_loader: I
             sample count in one ``Allreduce`` (:func:`chainrule.distributed.average_gradients`),
             and the logs are the union's. Give each rank its part of the data with
             ``DataLoader(cr.distributed.shard(dataset), ...)``. Only rank 0 shows progress.
-            The model's forward must treat samples independently (no BatchNorm in train
-            mode) for the result to equal one process's; ``loss_fn`` must average over the
-            batch.
+            The model's forward must treat samples independently and draw no random
+            numbers (no BatchNorm in train mode, no Dropout) for the result to equal one
+            process's; ``loss_fn`` must average over the batch (see docs/distributed.md).
         compile: run each training step — the model's forward, the loss and their
             backward pass — through :func:`chainrule.compile` (captured on the first batch
             of each shape, replayed afterwards): the same parameters, bit for bit, faster.

@@ -187,3 +187,17 @@ def test_averaging_by_sample_count_is_one_process_and_the_mean_of_means_drifts()
     mean_of_means = _simulated_ranks(3, 10, False)
     assert max(np.abs(a - b).max() for a, b in zip(weighted, one)) < 1e-12
     assert max(np.abs(a - b).max() for a, b in zip(mean_of_means, one)) > 1e-5
+
+
+def test_chainrule_train_distributed_without_mpi4py_is_one_line_with_the_hint(monkeypatch,
+                                                                              capsys):
+    from chainrule.cli.main import main
+
+    monkeypatch.setitem(_mpi._STATE, "comm", None)  # as in a process that never started MPI
+    for name in [m for m in sys.modules if m == "mpi4py" or m.startswith("mpi4py.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    assert main(["train", "--dataset", "iris", "--distributed"]) == 2
+    err = capsys.readouterr().err
+    assert err == ('chainrule: error: chainrule.distributed needs mpi4py; install it with: '
+                   'pip install "chainrule[mpi]"\n')

@@ -48,9 +48,28 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(n: int, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_command(n, *args), capture_output=True, text=True, env=_env(),
-                          timeout=STARTUP, cwd=cwd, errors="replace")
+def _start(n: int, *args: str) -> subprocess.Popen[str]:
+    """``mpirun`` in a session of its own, so that a test can end every rank with it."""
+    return subprocess.Popen(_command(n, *args), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(), errors="replace", start_new_session=True)
+
+
+def _end(job: subprocess.Popen[str]) -> None:
+    """Kill whatever is left of the job: mpirun and any rank it did not end."""
+    try:
+        os.killpg(job.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _run(n: int, *args: str) -> subprocess.CompletedProcess[str]:
+    with _start(n, *args) as job:
+        try:
+            stdout, stderr = job.communicate(timeout=STARTUP)
+        finally:
+            _end(job)
+        return subprocess.CompletedProcess(job.args, job.returncode, stdout, stderr)
 
 
 @pytest.mark.parametrize("n", [2, 3, 4])
@@ -150,11 +169,8 @@ def _rank_pid(ancestor: int, rank: int) -> int | None:
 def test_chainrule_train_ends_fast_when_a_rank_is_killed_and_writes_nothing(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
-    with subprocess.Popen(
-            _command(2, "-m", "chainrule", "train", "--dataset", "digits", "--distributed",
-                     "--epochs", "1000", "--every", "1", "--save", str(target / "model.npz")),
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(),
-            errors="replace") as job:
+    with _start(2, "-m", "chainrule", "train", "--dataset", "digits", "--distributed",
+                "--epochs", "1000", "--every", "1", "--save", str(target / "model.npz")) as job:
         try:
             assert job.stdout is not None
             for line in job.stdout:  # wait until training is under way
@@ -164,12 +180,11 @@ def test_chainrule_train_ends_fast_when_a_rank_is_killed_and_writes_nothing(tmp_
             assert pid is not None, "rank 1 not found"
             killed = time.time()
             os.kill(pid, signal.SIGKILL)
-            job.wait(timeout=STARTUP)
+            job.communicate(timeout=STARTUP)
             assert time.time() - killed < FAIL_FAST
             assert job.returncode != 0
         finally:
-            if job.poll() is None:
-                job.kill()
+            _end(job)
     assert list(target.iterdir()) == []  # no model, no temporary file
 
 

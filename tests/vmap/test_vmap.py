@@ -286,3 +286,60 @@ def test_batched_indices_gather_each_examples_entries():
     np.testing.assert_array_equal(rows.numpy(), w.numpy()[[[0, 3], [4, 4], [1, 2]]])
     grads = cr.vmap(cr.grad(lambda a, j: a[j] * 2), in_axes=(None, 0))(x[0], i)
     np.testing.assert_array_equal(grads.numpy(), 2 * np.eye(5)[i])
+
+
+def test_dropout_under_vmap_draws_a_mask_per_example():
+    x = np.ones((64, 8))
+    out = cr.vmap(lambda r: F.dropout(r, 0.5))(x).numpy()
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    assert len({tuple(row) for row in out}) > 1  # not one mask shared by every example
+
+
+def test_forward_mode_and_hessians_inside_and_outside_vmap():
+    xs = RNG.normal(size=(4, 3))
+
+    def g(x):
+        return x.sin() * x.sum()
+
+    def f(x):
+        return (x ** 3).sum() * x[0]
+
+    for transform in (cr.jacfwd, cr.hessian):
+        fn = g if transform is cr.jacfwd else f
+        got = cr.vmap(transform(fn))(xs)
+        np.testing.assert_allclose(got.numpy(), np.stack([transform(fn)(x).numpy() for x in xs]),
+                                   rtol=1e-12)
+    ones = np.ones(3)
+    _, tangents = cr.vmap(lambda x: cr.jvp(g, (x,), (ones,)))(xs)
+    np.testing.assert_allclose(tangents.numpy(),
+                               np.stack([cr.jvp(g, (x,), (ones,))[1].numpy() for x in xs]))
+    _, tangent = cr.jvp(lambda x: cr.vmap(lambda r: r.exp())(x), (xs,), (np.ones_like(xs),))
+    np.testing.assert_allclose(tangent.numpy(), np.exp(xs))
+
+
+def test_nested_per_example_gradients_and_gradients_of_them():
+    w, xs = RNG.normal(size=3), RNG.normal(size=(2, 4, 3))
+
+    def f(w, x):
+        return (w * x).sin().sum()
+
+    g = cr.vmap(cr.vmap(cr.grad(f), in_axes=(None, 0)), in_axes=(None, 0))(w, xs)
+    np.testing.assert_allclose(g.numpy(), np.cos(xs * w) * xs, rtol=1e-12)
+    gx = cr.vmap(cr.grad(f, argnums=1), in_axes=(None, 1))(w, xs[0].T)
+    np.testing.assert_allclose(gx.numpy(), np.cos(xs[0] * w) * w, rtol=1e-12)
+    # ∂/∂w Σᵢ‖∂f(w, xᵢ)/∂w‖²: a second derivative through the per-example gradients
+    h = cr.grad(lambda w: (cr.vmap(cr.grad(f), in_axes=(None, 0))(w, xs[0]) ** 2).sum())(w)
+    ref = cr.grad(lambda w: sum((cr.grad(f)(w, x) ** 2).sum() for x in xs[0]))(w)
+    np.testing.assert_allclose(h.numpy(), ref.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{}, {"reduction": "sum"},
+                                     {"weight": np.array([0.5, 2.0, 1.0]), "ignore_index": 2}])
+def test_cross_entropy_under_nested_vmap(options):
+    x, t = RNG.normal(size=(2, 3, 4, 3)), RNG.integers(0, 3, size=(2, 3, 4))
+    kw = {k: v for k, v in options.items() if k != "weight"}
+    weight = options.get("weight")
+    got = cr.vmap(cr.vmap(lambda a, b: F.cross_entropy(a, b, weight=weight, **kw)))(x, t)
+    want = [[F.cross_entropy(cr.tensor(x[i, j]), cr.tensor(t[i, j]), weight=weight, **kw).item()
+             for j in range(3)] for i in range(2)]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)

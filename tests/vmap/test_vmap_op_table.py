@@ -95,3 +95,19 @@ def test_grad_of_vmap_equals_a_loop(s) -> None:
             g = cr.grad(lambda w: (s(w * c) ** 2).sum())(shared)
         want = want + g.numpy()
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("s", SAMPLES[::3], ids=lambda s: s.id)
+def test_sample_under_nested_vmap_equals_stacking(s) -> None:
+    """Two levels: the outer maps the first input only, the inner every input (so each
+    rule also meets values batched at an enclosing level it must treat as constants)."""
+    outer_scales, inner_scales = (1.0, 1.05), SCALES
+    first = np.stack([np.stack([s.inputs[0] * a * b for b in inner_scales])
+                      for a in outer_scales])
+    rest = [np.stack([x * b for b in inner_scales]) for x in s.inputs[1:]]
+    inner = cr.vmap(lambda *xs: s(*xs))
+    got = cr.vmap(inner, in_axes=(0, *[None] * len(rest)))(first, *rest)
+    want = np.stack([np.stack([
+        s(*[cr.tensor(x) for x in (s.inputs[0] * a * b, *[r * b for r in s.inputs[1:]])]).numpy()
+        for b in inner_scales]) for a in outer_scales])
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-12)

@@ -140,6 +140,9 @@ def _batched_class_loss(loss: Any, level: int, input: Any, target: Any, weight: 
     x = input._value if isinstance(input, batching.BatchedTensor) and input._level == level \
         else batching.broadcast_level(_ops_tensor(input), size)
     if isinstance(target, batching.BatchedTensor) and target._level == level:
+        if isinstance(target._value, batching.BatchedTensor):  # nested vmaps
+            return _nested_class_loss(loss, level, size, x, target._value, weight,
+                                      ignore_index, reduction, **options)
         t = np.asarray(raw(target._value))
     else:
         t = np.asarray(raw(target))
@@ -170,6 +173,29 @@ def _batched_class_loss(loss: Any, level: int, input: Any, target: Any, weight: 
             w = np.asarray(raw(weight), dtype=x.dtype)
             counted = counted * w[np.where(t != ignore_index, t, 0)]
         total = _ops.div(total, counted.reshape(size, -1).sum(axis=1))
+    return batching.batched(total, level)
+
+
+def _nested_class_loss(loss: Any, level: int, size: int, x: Any, t: Any, weight: Any,
+                       ignore_index: int, reduction: str, **options: Any) -> Tensor:
+    """:func:`_batched_class_loss` when the targets are batched at an enclosing level too:
+    the per-row losses by the loss itself (which handles that level), each example's
+    reduction with tensor operations on the targets (their values cannot be read)."""
+    ndim = len(x.shape) - 1
+    if ndim > 1:
+        x = _ops.transpose(x, axes=(0, 2, 1) + tuple(range(3, ndim + 1)))
+    rows = loss(x, t, weight=weight, ignore_index=ignore_index, reduction="none", **options)
+    if reduction == "none":
+        return batching.batched(rows, level)
+    axes = tuple(range(1, len(rows.shape)))
+    total = _ops.sum(rows, axis=axes) if axes else rows
+    if reduction == "mean":
+        valid = t != ignore_index
+        counted = valid.astype(x.dtype)
+        if weight is not None:
+            w = Tensor(np.asarray(raw(weight), dtype=x.dtype))
+            counted = _ops.mul(w[_ops.where(valid, t, 0).astype(np.int64)], counted)
+        total = _ops.div(total, _ops.sum(counted.reshape(size, -1), axis=(1,)))
     return batching.batched(total, level)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import batching
 from chainrule import ops as _ops
 from chainrule._config import default_generator
 from chainrule.autodiff import composite
@@ -68,6 +69,9 @@ def dropout(x: Any, p: float = 0.5, training: bool = True,
         training: apply dropout (True) or return ``x`` unchanged.
         generator: a ``numpy.random.Generator``; the default generator
             (``cr.manual_seed``) when None.
+
+    Under ``cr.vmap`` every example draws its own mask (PyTorch's ``randomness=
+    "different"``), as dropout over the batch would.
     """
     x = as_tensor(x, "dropout")
     _check_number("dropout", "p", p)
@@ -76,8 +80,9 @@ def dropout(x: Any, p: float = 0.5, training: bool = True,
     if not training or p == 0.0:
         return x
     generator = default_generator() if generator is None else generator
-    keep = generator.random(x.shape) >= p
+    mapped = batching.is_batched(x)  # under vmap: every example draws its own mask
+    keep = generator.random(batching.peel(x).shape if mapped else x.shape) >= p
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     # p = 1 drops everything: the scale would be 1/0, but every element is zero anyway
-    scale = np.zeros(x.shape, dtype) if p == 1.0 else keep.astype(dtype) / dtype.type(1 - p)
-    return _ops.mul(x, scale)
+    scale = np.zeros(keep.shape, dtype) if p == 1.0 else keep.astype(dtype) / dtype.type(1 - p)
+    return _ops.mul(x, batching.shaped_like(x, scale) if mapped else scale)
