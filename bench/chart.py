@@ -50,6 +50,8 @@ WORKLOADS["W11"] = "per-example gradients,\nvmap(grad) (time)"
 COLOURS = {"chainrule": "#d62728", "torch": "#1f77b4", "numpy": "#7f7f7f",
            "autograd": "#2ca02c", "mygrad": "#9467bd"}
 COLOURS["chainrule_compiled"] = "#ff9896"  # cr.compile's replays, beside chainrule's red
+# cr.compile's targets, as speed relative to PyTorch (BENCHMARKS.md, its last line)
+COMPILED_TARGETS = {"W1": 1 / 0.25, "W2": 1.2, "W3": 1 / 0.4, "W5": 1 / 0.35}
 
 
 def speeds(table: dict, present: list[str]) -> dict[str, dict[str, float]]:
@@ -101,7 +103,8 @@ def figure(table: dict, present: list[str], title: str) -> Any:
     workloads = list(data)
     fws = [fw for fw in present if any(fw in data[w] for w in workloads)]
     width = 0.8 / len(fws)
-    fig, ax = plt.subplots(figsize=(10, 4.8))
+    # wide enough that each group's two-line name fits under it
+    fig, ax = plt.subplots(figsize=(max(10.0, 1.5 * len(workloads)), 5.2))
     for i, fw in enumerate(fws):
         xs = [k + (i - (len(fws) - 1) / 2) * width for k, w in enumerate(workloads)
               if fw in data[w]]
@@ -116,11 +119,19 @@ def figure(table: dict, present: list[str], title: str) -> Any:
             ax.hlines(goal, k - 0.45, k + 0.45, colors="black", linestyles="dashed",
                       label="chainrule's target" if first else None)
             first = False
+    first = True
+    for k, w in enumerate(workloads):
+        goal = COMPILED_TARGETS.get(w)
+        if goal is not None and "chainrule_compiled" in fws and "chainrule_compiled" in data[w]:
+            ax.hlines(goal, k - 0.45, k + 0.45, colors=COLOURS["chainrule_compiled"],
+                      linestyles="dotted", linewidth=2,
+                      label="chainrule (compiled)'s target" if first else None)
+            first = False
     ax.axhline(1.0, color="black", linewidth=0.6)
     _label_chainrule(ax, workloads, data, fws, width)
     _readable_log_axis(ax)
     ax.set_xticks(range(len(workloads)), [f"{w}\n{WORKLOADS.get(w, '')}" for w in workloads],
-                  fontsize=8)
+                  fontsize=7.5)
     ax.set_ylabel("speed relative to PyTorch (×, higher is faster)")
     ax.set_title(title)
     ax.legend(fontsize=8, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.2))
