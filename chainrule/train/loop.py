@@ -107,6 +107,15 @@ def _learning_rate(optimizer: Any) -> float | None:
     return rates.pop() if len(rates) == 1 else None
 
 
+def _forward(model: Any, loss_fn: Callable[..., Any], compiled: Any, inputs: list[Any],
+             target: Any) -> tuple[Any, Any]:
+    """``(loss, pred)`` of one batch: eagerly, or replayed by ``fit(compile=True)``'s step."""
+    if compiled is not None:
+        return compiled(*inputs, target)
+    pred = model(*inputs)
+    return loss_fn(pred, target), pred
+
+
 def _train_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, loader: Iterable[Any],
                  keep: bool, epoch: int, epochs: int, compiled: Any = None) -> _Epoch:
     _call(model, "train")
@@ -114,11 +123,7 @@ def _train_epoch(model: Any, loss_fn: Callable[..., Any], optimizer: Any, loader
     for step, batch in enumerate(loader, start=1):
         inputs, target = _split_batch(batch)
         optimizer.zero_grad()
-        if compiled is not None:  # fit(compile=True): the same step, replayed
-            loss, pred = compiled(*inputs, target)
-        else:
-            pred = model(*inputs)
-            loss = loss_fn(pred, target)
+        loss, pred = _forward(model, loss_fn, compiled, inputs, target)
         value = _loss_value(loss)
         if not math.isfinite(value):  # stop before the step spreads nan into every weight
             raise _diverged(value, epoch + 1, epochs, step, _learning_rate(optimizer))
@@ -149,11 +154,7 @@ def _train_epoch_synced(model: Any, loss_fn: Callable[..., Any], optimizer: Any,
         count, value = 0, 0.0
         if batch is not _NO_BATCH:
             inputs, target = _split_batch(batch)
-            if compiled is not None:  # fit(compile=True): the same step, replayed
-                loss, pred = compiled(*inputs, target)
-            else:
-                pred = model(*inputs)
-                loss = loss_fn(pred, target)
+            loss, pred = _forward(model, loss_fn, compiled, inputs, target)
             value = _loss_value(loss)
             loss.backward()  # a nan is caught below, after every rank has seen it
             count = _count(target)
