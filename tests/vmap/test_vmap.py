@@ -4,8 +4,6 @@ its one-line errors."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -109,23 +107,14 @@ def _digits_mlp():
     return params, X, y, loss
 
 
-def test_per_example_gradients_of_the_digits_mlp_equal_a_loop_and_are_faster():
+def test_per_example_gradients_of_the_digits_mlp_equal_a_loop():
+    # (their speed against the loop is measured in docs/benchmarks.md's W11 section, not here)
     params, X, y, loss = _digits_mlp()
-    per_example = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))
-    per_example(params, X, y)  # warm
-    mapped = looped = float("inf")
-    for _ in range(3):  # the best of three: a shared machine
-        start = time.perf_counter()
-        got = per_example(params, X, y)
-        mapped = min(mapped, time.perf_counter() - start)
-        start = time.perf_counter()
-        loop = [cr.grad(loss)(params, X[i], y[i]) for i in range(len(X))]
-        looped = min(looped, time.perf_counter() - start)
+    got = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))(params, X, y)
+    loop = [cr.grad(loss)(params, X[i], y[i]) for i in range(len(X))]
     for k in params:
         np.testing.assert_allclose(got[k].numpy(), np.stack([g[k].numpy() for g in loop]),
                                    rtol=0, atol=1e-12)
-    # ≥ 20× on a quiet machine (docs/benchmarks.md); a loose bound here, machines are shared
-    assert looped > 4 * mapped
 
 
 # ---------------------------------------------------------------- arguments
