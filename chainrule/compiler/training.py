@@ -62,8 +62,10 @@ def record_backward(recorder: Recorder, root: Traced, gradient: Any, retain_grap
                                   "graph of its own, that requires grad; only parameters "
                                   "(leaves it closes over) can take gradients in a step")
         leaves.append(leaf)
-    recorder.steps.append(Step(np.ones, [("c", root._data.shape), ("c", root._data.dtype)],
-                               {}, [tape.seed], False, "backward: seed"))
+    seed = np.ones(root._data.shape, root._data.dtype)  # ∂L/∂L, the same on every replay:
+    seed.flags.writeable = False  # one constant (a leaf takes a copy, as eager's does)
+    recorder.steps.append(Step(_same, [("c", seed)], {}, [tape.seed], False,
+                               "backward: seed"))
     recorder.steps.extend(tape.steps)
     recorder.n_slots = tape.n_slots
     for leaf, (_, slot), fresh in zip(leaves, tape.sinks, tape.fresh):
@@ -79,6 +81,10 @@ def record_backward(recorder: Recorder, root: Traced, gradient: Any, retain_grap
     for leaf in leaves:
         recorder.gradients.add(id(leaf.grad))
         recorder.keep.append(leaf.grad)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def record_optimizer(recorder: Recorder, optimizer: Any, method: str, argument: Any) -> Any:
