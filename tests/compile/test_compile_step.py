@@ -140,3 +140,32 @@ def test_what_a_replay_could_not_repeat_is_refused() -> None:
     _refused(lambda X: (X * 2.0).sum().backward() or X, "reaches an argument", w)
     v = cr.tensor(1.0, requires_grad=True)
     _refused(lambda X: v.backward() or X * 2.0, "did not compute", cr.tensor(1.0))
+
+
+def test_new_signatures_and_dropout_capture_as_eager_steps_never_twice() -> None:
+    def trainer() -> tuple[Any, Any]:
+        cr.manual_seed(5)
+        model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 3))
+        opt = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(X: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    (eager_model, eager_step), (model, step) = trainer(), trainer()
+    compiled = cr.compile(step)
+    sizes = [6, 6, 4, 6, 4, 4, 6]  # a short last batch: a second tape, then both replayed
+    for i, n in enumerate(sizes * 3):
+        X, y = BATCHES[i % len(BATCHES)]
+        cr.manual_seed(100 + i)
+        expected = eager_step(X[:n], y[:n])
+        cr.manual_seed(100 + i)
+        assert np.array_equal(expected.data, compiled(X[:n], y[:n]).data), i
+    assert compiled.captures == 2
+    for p, q in zip(eager_model.parameters(), model.parameters()):
+        assert np.array_equal(p.data, q.data)
