@@ -121,9 +121,16 @@ class Recorder:
             self._track_array(a._data, self.slot_of[id(a)])
 
     # ------------------------------------------------------------ slots
-    def refuse(self, why: str, in_place: bool = False) -> CaptureError:
+    def refuse(self, why: str, in_place: bool = False, step: bool = False) -> CaptureError:
         """The one-line error for a function that cannot be captured: ``why``, and what to
-        do instead (``in_place``: the function changes a tensor's values)."""
+        do instead (``in_place``: the function changes a tensor's values; ``step``: a
+        training step does what a replay could not repeat)."""
+        if step:
+            return CaptureError(
+                f"compile: cannot capture {self.name}: {why}; a replay could not repeat it. "
+                "A compiled training step is optimizer.zero_grad(), the loss, "
+                "loss.backward() and optimizer.step(); do the rest outside, or call it "
+                "uncompiled")
         if in_place:
             return CaptureError(
                 f"compile: cannot capture {self.name}: {why}; a replay would not repeat the "
@@ -167,7 +174,7 @@ class Recorder:
         if isinstance(value, Traced):
             if id(value) in self.gradients:
                 raise self.refuse("it reads a .grad that a backward() inside it set (only "
-                                  "optimizer.step() may use it there)")
+                                  "optimizer.step() may use it there)", step=True)
             data = value._data
             if type(data) is TapeArray or id(data) in self.slot_of:
                 return self.ref(data)
@@ -208,7 +215,7 @@ class Recorder:
         replay stop — and the function be captured again — when it differs."""
         if self.effects:
             raise self.refuse("the library reads a tensor's values after backward() or an "
-                              "optimiser call inside the function")
+                              "optimiser call inside the function", step=True)
         answer = convert(value.view(np.ndarray))
         key = (id(value), convert)
         if key in self.guarded:  # asked again (``a <= b <= c``, ``not``): one guard
@@ -260,7 +267,7 @@ class Recorder:
         """Refuse computing with tensors after ``optimizer.step()`` ran inside."""
         if self.stepped:
             raise self.refuse("it computes with tensors after optimizer.step(); return "
-                              "what was computed before the step")
+                              "what was computed before the step", step=True)
 
     def python(self, value: Traced, what: str) -> None:
         """A tensor's values turned into Python while capturing (``item()``, ``float()``,

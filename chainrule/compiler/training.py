@@ -42,11 +42,11 @@ def record_backward(recorder: Recorder, root: Traced, gradient: Any, retain_grap
     recorder.after_step()
     node = root._node
     if node is None or id(node) not in recorder.node_steps:
-        raise recorder.refuse("it calls backward() on a tensor it did not compute")
+        raise recorder.refuse("it calls backward() on a tensor it did not compute", step=True)
     if (type(gradient) is not np.ndarray or gradient.shape != root._data.shape
             or id(gradient) in recorder.slot_of or not np.all(gradient == 1)):
         raise recorder.refuse("it calls backward(gradient=...); only a scalar loss's "
-                              "backward() can be compiled with the step")
+                              "backward() can be compiled with the step", step=True)
     ext_index = {slot: k for k, slot in enumerate(recorder.external_slots)}
     STATE.capture = None
     try:
@@ -60,7 +60,8 @@ def record_backward(recorder: Recorder, root: Traced, gradient: Any, retain_grap
         if leaf is None or leaf._node is not None:
             raise recorder.refuse("its backward() reaches an argument, or a tensor with a "
                                   "graph of its own, that requires grad; only parameters "
-                                  "(leaves it closes over) can take gradients in a step")
+                                  "(leaves it closes over) can take gradients in a step",
+                                  step=True)
         leaves.append(leaf)
     seed = np.ones(root._data.shape, root._data.dtype)  # ∂L/∂L, the same on every replay:
     seed.flags.writeable = False  # one constant (a leaf takes a copy, as eager's does)
@@ -93,7 +94,7 @@ def record_optimizer(recorder: Recorder, optimizer: Any, method: str, argument: 
     if method == "step":
         if argument is not None:
             raise recorder.refuse("it calls optimizer.step(closure); call the closure's "
-                                  "body in the function and step() without one")
+                                  "body in the function and step() without one", step=True)
         call: Any = optimizer._update_all
         args: list[Any] = []
         recorder.stepped = recorder.effects = True
