@@ -344,11 +344,17 @@ def compile(f: Callable[..., Any]) -> Compiled:  # noqa: A001 - the API's name
     effects inside ``f`` (printing, appending to a list, setting an attribute) happen at
     capture only, as under ``jax.jit``.
 
+    ``f`` may be a whole training step — ``opt.zero_grad()``, the loss,
+    ``loss.backward()``, ``opt.step()`` — replayed as one function (forward, backward,
+    ``.grad`` accumulation, the optimiser's update reading its ``lr`` and state afresh),
+    with eager training's parameters bit for bit; its results come back without a graph.
+
     Raises:
         RuntimeError: at capture, when ``f``'s Python control flow depends on tensor values
             (``.item()``, ``float(t)``, ``bool(t)``, ``.tolist()``) — a replay would repeat
             the captured branch —, when ``f`` changes a tensor in place, runs a backward
-            pass inside (``cr.grad``), or draws from a layer's own generator; and at
+            pass inside other than a training step's (``cr.grad``), or draws from a layer's
+            own generator; and at
             ``backward(create_graph=True)`` on a result.
 
     >>> import chainrule as cr
