@@ -77,7 +77,7 @@ class Tape:
         self.modules = modules
         #: a whole training step's results at capture (the capture call was the step: it
         #: must not be replayed once more), handed out by the call that captured
-        self.first: Any = None
+        self.first: Any = _NONE
 
     def still_valid(self) -> bool:
         """False when an external tensor's ``requires_grad`` or a module's training flag
@@ -130,6 +130,7 @@ class Tape:
 
 
 _AGAIN = object()  # a replay's answer when a guard failed
+_NONE = object()  # no results kept from the capture (it was not a training step)
 
 
 def _array(leaf: Any) -> Any:
@@ -323,8 +324,8 @@ class Compiled:
         self._tapes[key] = tape
         while len(self._tapes) > self.cache_size:
             self._tapes.popitem(last=False)
-        if tape.first is not None:
-            result, tape.first = tape.first, None
+        if tape.first is not _NONE:
+            result, tape.first = tape.first, _NONE
             return result
         result = tape.replay(leaves)
         assert result is not _AGAIN, "a tape's guards fail on the values it was captured on"

@@ -169,3 +169,31 @@ def test_new_signatures_and_dropout_capture_as_eager_steps_never_twice() -> None
     assert compiled.captures == 2
     for p, q in zip(eager_model.parameters(), model.parameters()):
         assert np.array_equal(p.data, q.data)
+
+
+@pytest.mark.parametrize("returns", ["nothing", "detached", "tuple"])
+def test_whatever_the_step_returns_it_runs_once_per_call(returns: str) -> None:
+    X, y = BATCHES[0]
+    results, weights = [], []
+    for compiled in (False, True):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(X: cr.Tensor, y: cr.Tensor) -> Any:
+            opt.zero_grad()
+            logits = model(X)
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            opt.step()
+            return {"nothing": None, "detached": loss.detach(), "tuple": (loss, logits)}[returns]
+
+        run = cr.compile(step) if compiled else step
+        results.append([run(X, y) for _ in range(5)][-1])
+        weights.append([p.data.copy() for p in model.parameters()])
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+    if returns == "nothing":
+        assert results == [None, None]
+    elif returns == "detached":
+        assert np.array_equal(results[0].data, results[1].data)
+    else:
+        assert all(np.array_equal(a.data, b.data) for a, b in zip(*results))
