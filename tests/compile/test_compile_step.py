@@ -197,3 +197,26 @@ def test_whatever_the_step_returns_it_runs_once_per_call(returns: str) -> None:
         assert np.array_equal(results[0].data, results[1].data)
     else:
         assert all(np.array_equal(a.data, b.data) for a, b in zip(*results))
+
+
+def test_a_modules_zero_grad_is_replayed_and_a_schedulers_step_refused() -> None:
+    X, y = BATCHES[1]
+    weights = []
+    for compiled in (False, True):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(X: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
+            model.zero_grad()  # a replay must forget the gradients too
+            loss = F.cross_entropy(model(X), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = cr.compile(step) if compiled else step
+        for _ in range(6):
+            run(X, y)
+        weights.append([p.data.copy() for p in model.parameters()])
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+    schedule = CosineAnnealingLR(opt, T_max=10)
+    _refused(lambda X: schedule.step() or X * 2.0, r"CosineAnnealingLR\.step\(\)", X)
