@@ -220,3 +220,32 @@ def test_a_modules_zero_grad_is_replayed_and_a_schedulers_step_refused() -> None
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
     schedule = CosineAnnealingLR(opt, T_max=10)
     _refused(lambda X: schedule.step() or X * 2.0, r"CosineAnnealingLR\.step\(\)", X)
+
+
+def test_micro_batches_accumulate_in_one_step_unless_a_guard_follows_a_backward() -> None:
+    X = BATCHES[0][0]
+    target = cr.tensor(RNG.standard_normal((6, 3)))
+    weights = []
+    for compiled in (False, True):
+        model = _model()
+        opt = optim.Adam(model.parameters(), lr=0.05)
+
+        def step(X: cr.Tensor, y: cr.Tensor) -> None:
+            opt.zero_grad()
+            for k in range(2):  # two halves, their gradients summed in .grad
+                F.mse_loss(model(X[3 * k:3 * k + 3]), y[3 * k:3 * k + 3]).backward()
+            opt.step()
+
+        run = cr.compile(step) if compiled else step
+        for _ in range(8):
+            run(X, target)
+        weights.append([p.data.copy() for p in model.parameters()])
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+    model = _model()
+
+    def guarded(X: cr.Tensor, y: cr.Tensor) -> None:  # cross_entropy checks its targets
+        for k in range(2):
+            F.cross_entropy(model(X[3 * k:3 * k + 3]), y[3 * k:3 * k + 3]).backward()
+
+    _refused(guarded, "after backward", X, BATCHES[0][1])
