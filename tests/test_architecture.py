@@ -47,7 +47,8 @@ SUBLAYERS = {
            "recurrent": 2, "recurrent_cells": 2},
     "train": {"metrics": 0, "progress": 0, "callbacks": 1, "loop": 2, "parallel": 1},
     "distributed": {"_mpi": 0, "collectives": 1, "gradients": 1},
-    "compiler": {"follow": 0, "capture": 1, "codegen": 2, "walk": 2, "function": 3},
+    "compiler": {"follow": 0, "capture": 1, "codegen": 2, "walk": 2, "training": 3,
+                 "function": 4},
 }
 
 

@@ -55,8 +55,9 @@ def backward(
     Raises:
         RuntimeError: the graph was freed by an earlier ``backward()``.
     """
-    if STATE.capture is not None:  # inside a function cr.compile captures: refused there
-        STATE.capture.backward_inside()
+    if STATE.capture is not None:  # inside a function cr.compile captures: recorded there
+        return STATE.capture.backward_inside(
+            root, gradient, retain_graph, create_graph, targets)
     node = root._node
     if (node is not None and node.prim.owns_grads and node.prim.prepare_g is None
             and targets is None and not create_graph

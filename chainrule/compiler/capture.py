@@ -106,14 +106,31 @@ class Recorder:
         self.modules: list[tuple[Any, bool]] = []  # (module called, its training flag)
         self.generators: list[tuple[Any, Any, Any]] = []  # (module, its generator, state)
         self.guarded: set[tuple[int, Any]] = set()
+        # a whole training step (see chainrule.compiler.training): what records a
+        # backward pass and an optimiser's calls inside the function (None: refused),
+        # whether effects on the outside ran (a guard after them is refused), whether
+        # optimizer.step() ran (computing with tensors after it is refused), and the
+        # .grad tensors a backward pass set (reading them is refused)
+        self.on_backward: Callable[..., Any] | None = None
+        self.on_optimizer: Callable[..., Any] | None = None
+        self.effects = False
+        self.stepped = False
+        self.gradients: set[int] = set()
         self.arg_slots = [self._track(a) for a in args]
         for a in args:
             self._track_array(a._data, self.slot_of[id(a)])
 
     # ------------------------------------------------------------ slots
-    def refuse(self, why: str, in_place: bool = False) -> CaptureError:
+    def refuse(self, why: str, in_place: bool = False, step: bool = False) -> CaptureError:
         """The one-line error for a function that cannot be captured: ``why``, and what to
-        do instead (``in_place``: the function changes a tensor's values)."""
+        do instead (``in_place``: the function changes a tensor's values; ``step``: a
+        training step does what a replay could not repeat)."""
+        if step:
+            return CaptureError(
+                f"compile: cannot capture {self.name}: {why}; a replay could not repeat it. "
+                "A compiled training step is optimizer.zero_grad(), the loss, "
+                "loss.backward() and optimizer.step(); do the rest outside, or call it "
+                "uncompiled")
         if in_place:
             return CaptureError(
                 f"compile: cannot capture {self.name}: {why}; a replay would not repeat the "
@@ -155,6 +172,9 @@ class Recorder:
         if slot is not None:
             return ("s", slot)
         if isinstance(value, Traced):
+            if id(value) in self.gradients:
+                raise self.refuse("it reads a .grad that a backward() inside it set (only "
+                                  "optimizer.step() may use it there)", step=True)
             data = value._data
             if type(data) is TapeArray or id(data) in self.slot_of:
                 return self.ref(data)
@@ -181,6 +201,7 @@ class Recorder:
     def read(self, value: Traced, what: str) -> Any:
         """The values of ``value`` for code that reads them during capture: a TapeArray
         when ``value`` is tracked (or an external, which becomes tracked)."""
+        self.after_step()
         data = value._data
         if type(data) is TapeArray:
             return data
@@ -192,6 +213,9 @@ class Recorder:
     def guard(self, value: TapeArray, convert: Callable[[Any], Any]) -> Any:
         """``convert(value)`` now (a truth, a number), recorded as a step that makes a
         replay stop — and the function be captured again — when it differs."""
+        if self.effects:
+            raise self.refuse("the library reads a tensor's values after backward() or an "
+                              "optimiser call inside the function", step=True)
         answer = convert(value.view(np.ndarray))
         key = (id(value), convert)
         if key in self.guarded:  # asked again (``a <= b <= c``, ``not``): one guard
@@ -220,13 +244,30 @@ class Recorder:
                     "none (the library's default generator, seeded by cr.manual_seed, is "
                     "drawn from afresh on every replay)")
 
-    def backward_inside(self) -> None:
-        """Refuse a backward pass run inside the captured function (``cr.grad``,
-        ``.backward()``): its gradients would be frozen into the tape."""
+    def backward_inside(self, root: Any, gradient: Any, retain_graph: bool,
+                        create_graph: bool, targets: Any) -> Any:
+        """A backward pass run inside the captured function: recorded by ``on_backward``
+        (a whole training step), else refused — its gradients would be frozen."""
+        if (self.on_backward is not None and not self.fine and targets is None
+                and not create_graph):
+            return self.on_backward(self, root, gradient, retain_graph, create_graph, targets)
         raise self.refuse(
             "it runs a backward pass inside (cr.grad, cr.vjp, .backward()); compile the "
             "function whose gradient you want and call backward() on its result, or take "
             "cr.grad of the compiled function")
+
+    def optimizer_call(self, optimizer: Any, method: str, argument: Any) -> Any:
+        """``optimizer.step()``/``zero_grad()`` inside the captured function: recorded by
+        ``on_optimizer``, else refused (a replay would not repeat it)."""
+        if self.on_optimizer is not None and not self.fine:
+            return self.on_optimizer(self, optimizer, method, argument)
+        raise self.refuse(f"it calls {type(optimizer).__name__}.{method}()", in_place=True)
+
+    def after_step(self) -> None:
+        """Refuse computing with tensors after ``optimizer.step()`` ran inside."""
+        if self.stepped:
+            raise self.refuse("it computes with tensors after optimizer.step(); return "
+                              "what was computed before the step", step=True)
 
     def python(self, value: Traced, what: str) -> None:
         """A tensor's values turned into Python while capturing (``item()``, ``float()``,
@@ -242,6 +283,7 @@ class Recorder:
     def apply(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any],
               checked: bool) -> Any:
         """Run ``apply`` for real with the recorder paused, then record the step."""
+        self.after_step()
         arg_refs = [self.ref(a) for a in args]
         kw_refs = {k: self.ref(v) for k, v in params.items()}
         plain_args = tuple(_plain_traced(a) for a in args)
@@ -310,6 +352,7 @@ class Recorder:
                    effect: bool = False) -> Any:
         """Run a NumPy call on TapeArrays with plain arrays, record it, and hand back its
         result as TapeArrays (tuples of results element by element)."""
+        self.after_step()
         arg_refs = [self.ref(a) for a in args]
         kw_refs = {k: self.ref(v) for k, v in kwargs.items()}
         result = fn(*[plain(a) for a in args], **{k: plain(v) for k, v in kwargs.items()})

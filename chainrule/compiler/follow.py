@@ -52,6 +52,8 @@ class TapeArray(np.ndarray):
         core = _REDUCTIONS.get(func)
         if core is not None and len(args) <= 2 and set(kwargs) <= {"axis", "dtype", "keepdims"}:
             func = core  # np.sum(a, …) is np.add.reduce(a, …) behind a Python wrapper
+        elif func is np.reshape and len(args) == 2 and not kwargs and type(args[0]) is TapeArray:
+            func = np.ndarray.reshape  # the same view, without np.reshape's wrapper
         return recorder.numpy_call(func, name, args, kwargs)
 
     # ndarray methods that do not pass through NumPy's protocols

@@ -34,8 +34,10 @@ from chainrule.compiler.follow import (
     GuardFailed,
     Ref,
     follow_numpy,
+    plain,
     restore_numpy,
 )
+from chainrule.compiler.training import record_backward, record_optimizer
 from chainrule.compiler.walk import capture_backward
 from chainrule.pytree import TreeDef, flatten, unflatten
 from chainrule.tensor import Tensor
@@ -73,6 +75,9 @@ class Tape:
         self.out_tree = out_tree
         self.tensor_positions = tensor_positions  # which flat arguments are tensors
         self.modules = modules
+        #: a whole training step's results at capture (the capture call was the step: it
+        #: must not be replayed once more), handed out by the call that captured
+        self.first: Any = _NONE
 
     def still_valid(self) -> bool:
         """False when an external tensor's ``requires_grad`` or a module's training flag
@@ -125,6 +130,7 @@ class Tape:
 
 
 _AGAIN = object()  # a replay's answer when a guard failed
+_NONE = object()  # no results kept from the capture (it was not a training step)
 
 
 def _array(leaf: Any) -> Any:
@@ -184,6 +190,7 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef) 
             stand = wrap_result(Tensor, leaf, None)
         stand_ins[i] = stand
     recorder = Recorder(name, [stand_ins[i] for i in positions])
+    recorder.on_backward, recorder.on_optimizer = record_backward, record_optimizer
     clock, generator = STATE.inplace_clock, STATE.generator
     STATE.capture = recorder
     STATE.generator = RecordingGenerator(recorder, generator)  # type: ignore[assignment]
@@ -219,7 +226,7 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef) 
         else:
             cls = type(value) if isinstance(value, Traced) else Tensor
             outputs.append(_Output(ref, "value", -1, cls._result_class, None, []))
-            if isinstance(value, Traced) and value._node is not None:
+            if isinstance(value, Traced) and value._node is not None and not recorder.effects:
                 backward_tapes.append((len(outputs) - 1, value))
     # the backward passes, numbered after the forward's slots
     n_slots = recorder.n_slots
@@ -251,9 +258,15 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef) 
         spec.prim = _backward_primitive(name, backward, tape.fresh)
         spec.sinks = sinks
     tape_out_tree = None if single else out_tree
-    return Tape(name, forward, recorder.externals,
+    compiled = Tape(name, forward, recorder.externals,
                 [e.requires_grad for e in recorder.externals], outputs, tape_out_tree,
                 positions, _unique_modules(recorder.modules))
+    if recorder.effects:  # the results without their graph (their backward already ran)
+        compiled.first = unflatten(out_tree, [
+            v if (isinstance(v, Traced) and v._node is None) or spec.kind != "value"
+            else wrap_result(spec.cls, plain(_array(v)), None)
+            for v, spec in zip(out_leaves, outputs)])
+    return compiled
 
 
 def _unique_modules(called: list[tuple[Any, bool]]) -> list[tuple[Any, bool]]:
@@ -311,6 +324,9 @@ class Compiled:
         self._tapes[key] = tape
         while len(self._tapes) > self.cache_size:
             self._tapes.popitem(last=False)
+        if tape.first is not _NONE:
+            result, tape.first = tape.first, _NONE
+            return result
         result = tape.replay(leaves)
         assert result is not _AGAIN, "a tape's guards fail on the values it was captured on"
         return result
@@ -329,11 +345,17 @@ def compile(f: Callable[..., Any]) -> Compiled:  # noqa: A001 - the API's name
     effects inside ``f`` (printing, appending to a list, setting an attribute) happen at
     capture only, as under ``jax.jit``.
 
+    ``f`` may be a whole training step — ``opt.zero_grad()``, the loss,
+    ``loss.backward()``, ``opt.step()`` — replayed as one function (forward, backward,
+    ``.grad`` accumulation, the optimiser's update reading its ``lr`` and state afresh),
+    with eager training's parameters bit for bit; its results come back without a graph.
+
     Raises:
         RuntimeError: at capture, when ``f``'s Python control flow depends on tensor values
             (``.item()``, ``float(t)``, ``bool(t)``, ``.tolist()``) — a replay would repeat
             the captured branch —, when ``f`` changes a tensor in place, runs a backward
-            pass inside (``cr.grad``), or draws from a layer's own generator; and at
+            pass inside other than a training step's (``cr.grad``), or draws from a layer's
+            own generator; and at
             ``backward(create_graph=True)`` on a result.
 
     >>> import chainrule as cr

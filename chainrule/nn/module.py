@@ -308,6 +308,9 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget accumulated gradients: ``.grad = None`` (PyTorch 2's default), or a
         tensor of zeros with ``set_to_none=False``."""
+        if STATE.capture is not None:  # inside a function cr.compile captures: recorded
+            STATE.capture.optimizer_call(self, "zero_grad", set_to_none)
+            return
         for param in self.parameters():
             if set_to_none or param.grad is None:
                 param.grad = None

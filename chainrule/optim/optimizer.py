@@ -19,7 +19,7 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 
-from chainrule._config import enable_grad
+from chainrule._config import STATE, enable_grad
 from chainrule._quiet import quiet
 from chainrule.tensor import Tensor
 
@@ -252,6 +252,8 @@ class Optimizer:
         Returns:
             The closure's loss, or ``None``.
         """
+        if STATE.capture is not None:  # inside a function cr.compile captures
+            return STATE.capture.optimizer_call(self, "step", closure)
         loss: _T | None = None
         if closure is not None:
             with enable_grad():
@@ -281,6 +283,9 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         r"""Forget the gradients: set every parameter's ``.grad`` to ``None`` (PyTorch 2's
         default), or to zeros with ``set_to_none=False``."""
+        if STATE.capture is not None:  # inside a function cr.compile captures
+            STATE.capture.optimizer_call(self, "zero_grad", set_to_none)
+            return
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._quiet import quiet
 from chainrule.optim.optimizer import Optimizer, ParamsLike
 from chainrule.tensor import Tensor
 
@@ -105,6 +106,39 @@ class SGD(Optimizer):
             not group["nesterov"] or (group["momentum"] > 0 and group["dampening"] == 0),
             "Nesterov momentum requires a momentum and zero dampening",
         )
+
+    @quiet  # as Optimizer._update_all
+    def _update_all(self) -> None:
+        """:meth:`Optimizer._update_all`, with the common case — no weight decay, no
+        dampening, no Nesterov, not maximising, the gradient already of the parameter's
+        shape and dtype, the momentum buffer started — written out inline: the same
+        operations on the same arrays as :func:`sgd_update` (so the same bits), without
+        its call and the gradient's checks per parameter (a compiled training step
+        replays this; see :mod:`chainrule.compiler.training`)."""
+        state_of = self.state
+        for group in self.param_groups:
+            lr, momentum = group["lr"], group["momentum"]
+            plain = not (group["weight_decay"] or group["dampening"] or group["nesterov"]
+                         or group["maximize"])
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                state = state_of[p]
+                theta = p._data
+                g = grad._data if type(grad) is Tensor else None
+                b = state.get("momentum_buffer") if momentum else None
+                if (not plain or g is None or g.shape != theta.shape
+                        or g.dtype != theta.dtype or (momentum and b is None)):
+                    self._update(p, self._grad_array(p), state, group)
+                    continue
+                if b is not None:
+                    b *= momentum                       # b ← μ·b + g
+                    b += g
+                    g = b
+                work = self._scratch(theta)
+                np.multiply(g, lr, out=work)            # θ ← θ − γ·g
+                theta -= work
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:

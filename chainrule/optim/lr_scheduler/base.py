@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._config import STATE
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["LRScheduler"]
@@ -61,6 +62,8 @@ class LRScheduler:
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch``, using the closed form) and set each
         group's ``lr``."""
+        if STATE.capture is not None:  # cr.compile: the new rates would be set once only
+            raise STATE.capture.refuse(f"it calls {type(self).__name__}.step()", step=True)
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1

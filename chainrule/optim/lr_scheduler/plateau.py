@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from chainrule._config import STATE
 from chainrule.optim.lr_scheduler.base import LRScheduler
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
@@ -95,6 +96,8 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record this epoch's monitored value and reduce the rates if it has stalled."""
+        if STATE.capture is not None:  # cr.compile: the new rates would be set once only
+            raise STATE.capture.refuse(f"it calls {type(self).__name__}.step()", step=True)
         if metrics is None:
             raise TypeError("ReduceLROnPlateau.step: pass the monitored value, e.g. "
                             "scheduler.step(val_loss)")
