@@ -8,6 +8,10 @@ interpreting a list of steps would add its own overhead to every one of them.
 
 Steps whose results nothing needs (neither a result of the function nor the backward
 pass) are left out, except those with an effect (a random draw advances the generator).
+Steps whose arguments are all immutable constants — a training step's seed ∂L/∂L = 1 and
+what the rules make of it, such as a mean's 1/n broadcast to the input's shape — are
+computed once, here, and their results become constants of the replay (*constant
+folding*: the same call on the same values gives the same bits at every replay).
 """
 
 from __future__ import annotations
@@ -50,6 +54,78 @@ def live_steps(steps: Sequence[Step], needed: set[int]) -> list[Step]:
     return kept
 
 
+def _immutable(value: Any) -> bool:
+    """Whether ``value`` can never change: a Python or NumPy scalar, a dtype, a tuple of
+    immutables, or an array that is read-only all the way down to the memory it views (a
+    writeable array, a tensor or anything else could be changed between two replays)."""
+    if value is None or type(value) in (bool, int, float, complex, str, slice, np.dtype):
+        return True
+    if isinstance(value, (np.generic, np.dtype)) or value is Ellipsis:
+        return True
+    if type(value) is tuple:
+        return all(_immutable(v) for v in value)
+    if type(value) is np.ndarray:
+        while isinstance(value, np.ndarray):
+            if value.flags.writeable:
+                return False
+            value = value.base
+        return value is None
+    return False
+
+
+def _constant(ref: Ref, folded: dict[int, Any]) -> bool:
+    kind = ref[0]
+    if kind == "s":
+        return ref[1] in folded
+    if kind == "c":
+        return _immutable(ref[1])
+    if kind == "l":
+        return all(_constant(r, folded) for r in ref[2])
+    return all(_constant(r, folded) for r in ref[1].values())
+
+
+def _value(ref: Ref, folded: dict[int, Any]) -> Any:
+    kind = ref[0]
+    if kind == "s":
+        return folded[ref[1]]
+    if kind == "c":
+        return ref[1]
+    if kind == "l":
+        items = [_value(r, folded) for r in ref[2]]
+        return items if ref[1] is list else ref[1](items)
+    return {k: _value(r, folded) for k, r in ref[1].items()}
+
+
+def fold(steps: Sequence[Step], public: set[int]) -> tuple[list[Step], dict[int, Any]]:
+    """Constant folding: compute now each step without an effect whose arguments are all
+    immutable constants (or results folded before it), unless a result is ``public`` (a
+    result of the function, a kept value, a gradient handed on: those must be fresh
+    arrays at every replay). Returns the steps left and ``{slot: value}`` for the folded
+    results, made read-only (a replay only reads them)."""
+    folded: dict[int, Any] = {}
+    left = []
+    for step in steps:
+        if (step.effect or any(o in public for o in step.outs)
+                or not all(_constant(r, folded) for r in step.args)
+                or not all(_constant(r, folded) for r in step.kwargs.values())):
+            left.append(step)
+            continue
+        result = step.fn(*[_value(r, folded) for r in step.args],
+                         **{k: _value(r, folded) for k, r in step.kwargs.items()})
+        values = []
+        for value in [result] if len(step.outs) == 1 else list(result):
+            if step.as_array and type(value) is not np.ndarray:
+                value = np.asarray(value)
+            if type(value) is np.ndarray and value.flags.writeable:
+                value.flags.writeable = False
+            values.append(value)
+        if all(_immutable(v) for v in values):
+            folded.update(zip(step.outs, values))
+        else:  # a result that could change (a view of something writeable): keep the step
+            left.append(step)
+    return left, folded
+
+
 def _is_ufunc(fn: Any) -> bool:
     """A ufunc, or one of its methods (``np.add.reduce``): a fresh array, never a view."""
     return isinstance(fn, np.ufunc) or isinstance(getattr(fn, "__self__", None), np.ufunc)
@@ -86,6 +162,7 @@ class _Source:
         self.namespace: dict[str, Any] = {"ndarray": np.ndarray, "asarray": np.asarray}
         self._names: dict[int, str] = {}
         self.buffers: dict[int, tuple[Any, Any]] = {}  # slot -> (shape, dtype): out=
+        self.folded: dict[int, Any] = {}  # slot -> its value, computed once (see fold)
 
     def name(self, obj: Any, prefix: str) -> str:
         """A global name for ``obj`` in the generated code."""
@@ -99,6 +176,8 @@ class _Source:
     def expr(self, ref: Ref) -> str:
         kind = ref[0]
         if kind == "s":
+            if ref[1] in self.folded:
+                return self.expr(("c", self.folded[ref[1]]))
             return f"s{ref[1]}"
         if kind == "c":
             value = ref[1]
@@ -130,7 +209,7 @@ class _Source:
             self.lines.append(f"{out} = {call}")
         else:
             self.lines.append(", ".join(f"s{o}" for o in step.outs) + f" = {call}")
-        if step.as_array:
+        if step.as_array and buffer is None:  # a ufunc writing into out= returns that array
             self.lines.append(f"if {out}.__class__ is not ndarray: {out} = asarray({out})")
 
     def function(self, name: str, params: Iterable[str], body: list[str],
@@ -154,7 +233,7 @@ def forward_function(steps: Sequence[Step], inputs: Sequence[int], outputs: Sequ
     for ref in outputs:
         used_slots(ref, needed)
     public = set(needed)
-    live = live_steps(steps, needed)
+    live, source.folded = fold(live_steps(steps, needed), public)
     source.buffers = buffered(live, public)
     for step in live:
         source.step(step)
@@ -170,7 +249,7 @@ def backward_function(steps: Sequence[Step], seed: int, keep: Sequence[int],
     to one gradient per sink slot."""
     source = _Source()
     needed = set(sinks)
-    body = live_steps(steps, needed)
+    body, source.folded = fold(live_steps(steps, needed), set(sinks))
     source.buffers = buffered(body, set(sinks))
     if keep:
         source.lines.append("".join(f"s{k}, " for k in keep) + "= kept")

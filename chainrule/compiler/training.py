@@ -101,11 +101,13 @@ def record_optimizer(recorder: Recorder, optimizer: Any, method: str, argument: 
     else:  # idempotent: a replay whose guard fails after it may capture (and run it) again
         call = optimizer.zero_grad
         args = [argument]
-    recorder.steps.append(Step(call, [("c", a) for a in args], {}, [recorder._new_slot()],
-                               False, f"{type(optimizer).__name__}.{method}", effect=True))
     STATE.capture = None
     try:
         call(*args)
     finally:
         STATE.capture = recorder
+    if method == "step":  # written out for the state the step just left (buffers started)
+        call = optimizer._replay_update()
+    recorder.steps.append(Step(call, [("c", a) for a in args], {}, [recorder._new_slot()],
+                               False, f"{type(optimizer).__name__}.{method}", effect=True))
     return None

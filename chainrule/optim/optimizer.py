@@ -269,6 +269,15 @@ class Optimizer:
                     continue
                 self._update(p, self._grad_array(p), self.state[p], group)
 
+    def _replay_update(self) -> Callable[[], None]:
+        """The update as a compiled training step replays it (:mod:`chainrule.compiler`):
+        a function of no arguments doing exactly what :meth:`step` does now, for every
+        later state of this optimiser (its ``lr`` changed by a scheduler, its state
+        loaded). Here the generic loop; a subclass may return one written out for the
+        parameters and state it has now, which checks that they are still those and falls
+        back to this loop when they are not (see :meth:`SGD._replay_update`)."""
+        return self._update_all
+
     def _grad_array(self, p: Tensor) -> np.ndarray:
         grad = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
         data = p.data

@@ -2,6 +2,7 @@ r"""Stochastic gradient descent, with optional momentum, Nesterov momentum and w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,72 @@ class SGD(Optimizer):
                 work = self._scratch(theta)
                 np.multiply(g, lr, out=work)            # θ ← θ − γ·g
                 theta -= work
+
+    def _replay_update(self) -> Callable[[], None]:
+        r"""The update written out for the parameters and state this optimiser has now
+        (for a compiled training step to replay, see :meth:`Optimizer._replay_update`):
+        per parameter in the common case (no weight decay, dampening, Nesterov or
+        maximize; the momentum buffer started), :func:`sgd_update`'s operations on the
+        same arrays, hence the same bits,
+
+        .. math:: b \leftarrow \mu b;\quad b \leftarrow b + g;\quad
+                  w \leftarrow \gamma b;\quad \theta \leftarrow \theta - w
+
+        (:math:`w \leftarrow \gamma g` at :math:`\mu = 0`), with ``lr`` and
+        ``momentum`` read from the group on every call. What it relies on is checked on
+        every call: the groups and the state are the same objects, the group's options
+        still those of the common case, each buffer the one it was; a gradient of
+        another shape or dtype, a parameter without a buffer, or anything else goes
+        through the generic :meth:`_update` (one parameter) or :meth:`_update_all`.
+        """
+        names: dict[str, Any] = {"opt": self, "PG": self.param_groups, "ST": self.state,
+                                 "generic": self._update_all, "one": self._update_one,
+                                 "multiply": np.multiply, "add": np.add,
+                                 "subtract": np.subtract, "Tensor": Tensor}
+        guard = ["opt.param_groups is PG", "opt.state is ST"]
+        body: list[str] = []
+        for i, group in enumerate(self.param_groups):
+            if (group["weight_decay"] or group["dampening"] or group["nesterov"]
+                    or group["maximize"]):
+                return self._update_all
+            G, momentum = f"G{i}", bool(group["momentum"])
+            names[G] = group
+            guard += [f"PG[{i}] is {G}", f"not ({G}['weight_decay'] or {G}['dampening'] or "
+                      f"{G}['nesterov'] or {G}['maximize'])",
+                      f"{G}['momentum']" if momentum else f"not {G}['momentum']"]
+            body.append(f"lr = {G}['lr']")
+            if momentum:
+                body.append(f"mu = {G}['momentum']")
+            for j, p in enumerate(group["params"]):
+                P, W = f"P{i}_{j}", f"W{i}_{j}"
+                names[P], names[W] = p, self._scratch(p._data)
+                buffer = self.state[p].get("momentum_buffer") if momentum else None
+                body += [f"g = {P}.grad", "if g is not None:"]
+                if momentum and buffer is None:  # not started yet: the generic rule
+                    body.append(f"    one({P}, {G})")
+                    continue
+                check = (f"not isinstance(g, Tensor) or g._data.shape != {W}.shape or "
+                         f"t.shape != {W}.shape or g._data.dtype != t.dtype")
+                if momentum:
+                    B = f"B{i}_{j}"
+                    names[B], names[f"S{i}_{j}"] = buffer, self.state[p]
+                    check += f" or S{i}_{j}.get('momentum_buffer') is not {B}"
+                body += [f"    t = {P}._data", f"    if {check}:", f"        one({P}, {G})",
+                         "    else:", "        g = g._data"]
+                if momentum:
+                    body += [f"        multiply({B}, mu, out={B})",   # b ← μ·b + g
+                             f"        add({B}, g, out={B})", f"        g = {B}"]
+                body += [f"        multiply(g, lr, out={W})",         # θ ← θ − γ·g
+                         f"        subtract(t, {W}, out=t)"]
+        text = ("def update():\n    if not (" + " and ".join(guard) + "):\n"
+                "        return generic()\n" + "".join(f"    {line}\n" for line in body))
+        exec(compile(text, "<SGD update>", "exec"), names)  # noqa: S102 - our own code
+        update: Callable[[], None] = names["update"]
+        update.source = text  # type: ignore[attr-defined]  # for readers and tests
+        return update
+
+    def _update_one(self, p: Tensor, group: dict[str, Any]) -> None:
+        self._update(p, self._grad_array(p), self.state[p], group)
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:

@@ -43,10 +43,11 @@ def _trainer(make_opt: Callable[[Any], Any], zero: str = "none") -> tuple[Any, A
 
 @pytest.mark.parametrize("make_opt", [
     lambda p: optim.SGD(p, lr=0.1),
+    lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
     lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
     lambda p: optim.Adam(p, lr=0.01),
     lambda p: optim.AdamW(p, lr=0.01, amsgrad=True),
-], ids=["sgd", "sgd-nesterov", "adam", "adamw-amsgrad"])
+], ids=["sgd", "sgd-momentum", "sgd-nesterov", "adam", "adamw-amsgrad"])
 def test_a_compiled_step_trains_as_eager_does_bit_for_bit(make_opt: Any) -> None:
     eager_model, eager_opt, eager_step = _trainer(make_opt)
     model, opt, step = _trainer(make_opt)
@@ -249,3 +250,48 @@ def test_micro_batches_accumulate_in_one_step_unless_a_guard_follows_a_backward(
             F.cross_entropy(model(X[3 * k:3 * k + 3]), y[3 * k:3 * k + 3]).backward()
 
     _refused(guarded, "after backward", X, BATCHES[0][1])
+
+
+def test_the_replayed_sgd_update_follows_every_change_of_the_optimiser() -> None:
+    """SGD's update is written out for the state it had at capture (its buffers, its
+    groups); every change after that — momentum switched off and on, weight decay, a
+    state loaded from a checkpoint (new buffers), a parameter left without a gradient —
+    must give eager's parameters bit for bit, by the generic rule where needed."""
+    make = lambda p: optim.SGD(p, lr=0.05, momentum=0.9)  # noqa: E731
+    eager_model, eager_opt, eager_step = _trainer(make)
+    model, opt, step = _trainer(make)
+    compiled = cr.compile(step)
+    checkpoint = None
+    for i in range(60):
+        X, y = BATCHES[i % len(BATCHES)]
+        assert np.array_equal(eager_step(X, y).data, compiled(X, y).data), i
+        for o in (eager_opt, opt):
+            group = o.param_groups[0]
+            if i == 10:
+                checkpoint = eager_opt.state_dict()
+                group["momentum"] = 0
+            elif i == 20:
+                group["momentum"], group["weight_decay"] = 0.5, 1e-2
+            elif i == 30:
+                group["weight_decay"] = 0
+            elif i == 40:
+                o.load_state_dict(checkpoint)  # the state replaced: other buffers
+            elif i == 50:
+                group["lr"] = 0.01
+        for p, q in zip(eager_model.parameters(), model.parameters()):
+            assert np.array_equal(p.data, q.data), i
+    assert compiled.captures == 1
+
+
+def test_sgds_written_out_update_is_its_rule() -> None:
+    w = cr.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    frozen = cr.tensor(np.array([3.0]), requires_grad=True)
+    opt = optim.SGD([w, frozen], lr=0.5, momentum=0.9)
+    update = opt._replay_update()
+    w.grad = cr.tensor(np.array([2.0, 4.0]))
+    update()  # no buffer yet: the generic rule starts it at g; θ = θ − 0.5·g
+    assert np.array_equal(w.data, [0.0, -4.0]) and frozen.grad is None
+    update = opt._replay_update()  # now written out with w's buffer
+    assert "add(B0_0, g, out=B0_0)" in update.source
+    update()  # b = 0.9·[2, 4] + [2, 4] = [3.8, 7.6]; θ = θ − 0.5·b
+    assert np.allclose(w.data, [-1.9, -7.8]) and np.array_equal(frozen.data, [3.0])
