@@ -442,8 +442,19 @@ class RecordingGenerator:
 
     def __init__(self, recorder: Recorder, real: np.random.Generator) -> None:
         # the capture draws from a copy: the replay that gives the first call's results
-        # then makes the draws an eager call would make, from the real generator
-        self._recorder, self._real = recorder, copy.deepcopy(real)
+        # then makes the draws an eager call would make, from the real generator. The
+        # copy is made at the first draw (most functions draw nothing), from the state
+        # the real generator had when the capture began.
+        self._recorder, self._original = recorder, real
+        self._state = real.bit_generator.state
+        self._copy: np.random.Generator | None = None
+
+    @property
+    def _real(self) -> np.random.Generator:
+        if self._copy is None:
+            self._copy = copy.deepcopy(self._original)
+            self._copy.bit_generator.state = self._state
+        return self._copy
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._real, name)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._source import define
 from chainrule.compiler.capture import Step
 from chainrule.compiler.follow import Ref
 
@@ -216,11 +217,7 @@ class _Source:
                  filename: str) -> Callable[..., Any]:
         text = f"def {name}({', '.join(params)}):\n" + "".join(
             f"    {line}\n" for line in (body or ["pass"]))
-        code = compile(text, filename, "exec")
-        exec(code, self.namespace)  # noqa: S102 - our own generated code
-        function: Callable[..., Any] = self.namespace[name]
-        function.source = text  # type: ignore[attr-defined]  # for readers and tests
-        return function
+        return define(text, filename, name, self.namespace)
 
 
 def forward_function(steps: Sequence[Step], inputs: Sequence[int], outputs: Sequence[Ref],

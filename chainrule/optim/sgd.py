@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._quiet import quiet
+from chainrule._source import define
 from chainrule.optim.optimizer import Optimizer, ParamsLike
 from chainrule.tensor import Tensor
 
@@ -199,9 +200,7 @@ class SGD(Optimizer):
                          f"        subtract(t, {W}, out=t)"]
         text = ("def update():\n    if not (" + " and ".join(guard) + "):\n"
                 "        return generic()\n" + "".join(f"    {line}\n" for line in body))
-        exec(compile(text, "<SGD update>", "exec"), names)  # noqa: S102 - our own code
-        update: Callable[[], None] = names["update"]
-        update.source = text  # type: ignore[attr-defined]  # for readers and tests
+        update: Callable[[], None] = define(text, "<SGD update>", "update", names)
         return update
 
     def _update_one(self, p: Tensor, group: dict[str, Any]) -> None:
