@@ -12,7 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "chainrule"
 
 # First matching prefix wins: module path (dotted, relative to chainrule) → layer.
 LAYERS = [
-    ("_config", 0), ("errors", 0), ("_typing", 0), ("_quiet", 0), ("_optional", 0), ("_source", 0),
+    ("_config", 0), ("errors", 0), ("_typing", 0), ("_quiet", 0), ("_optional", 0),
+    ("_source", 0), ("_decide", 1),
     ("autodiff", 1),
     ("ops", 2),
     ("_convert", 1), ("_inplace", 3), ("_numpy", 3), ("_tensor_methods", 3), ("tensor", 3),

@@ -42,6 +42,7 @@ from chainrule.compiler.follow import (
     Ref,
     TapeArray,
     constant_array,
+    has_tape,
     plain,
 )
 
@@ -226,6 +227,21 @@ class Recorder:
                                "guard", effect=True))
         return answer
 
+    def decide(self, question: Callable[..., Any], values: tuple[Any, ...]) -> Any:
+        """:func:`chainrule._decide.decide` while capturing: ``question`` answered now and,
+        when it reads a followed value, recorded as one guard over its arguments."""
+        if not any(has_tape(v) for v in values):
+            return question(*values)
+        if self.fine:
+            raise self.refuse("a derivative rule decides on a tensor's values")
+        if self.effects:
+            raise self.refuse("the library reads a tensor's values after backward() or an "
+                              "optimiser call inside the function", step=True)
+        answer = question(*[plain(v) for v in values])
+        self.steps.append(Step(_Guard(question, answer), [self.ref(v) for v in values], {},
+                               [self._new_slot()], False, "guard", effect=True))
+        return answer
+
     def module_called(self, module: Any) -> None:
         """Note a module called by the function: its training flag is part of the tape's
         signature, and a generator of its own must not be drawn from (see :meth:`done`)."""
@@ -407,14 +423,14 @@ def _first_of(prim: Any) -> Callable[..., Any]:
 
 
 class _Guard:
-    """``guard(value)``: raise :class:`GuardFailed` unless ``convert(value)`` is still the
-    captured ``answer``."""
+    """``guard(*values)``: raise :class:`GuardFailed` unless ``convert(*values)`` is still
+    the captured ``answer``."""
 
     def __init__(self, convert: Callable[[Any], Any], answer: Any) -> None:
         self.convert, self.answer = convert, answer
 
-    def __call__(self, value: Any) -> None:
-        answer = self.convert(value)
+    def __call__(self, *values: Any) -> None:
+        answer = self.convert(*values)
         if type(answer) is not type(self.answer) or answer != self.answer:
             raise GuardFailed
 

@@ -48,6 +48,18 @@ def _softmax_cross_entropy(x: Any, target: np.ndarray, reduction: str = "mean"
     ``log_softmax`` (no overflow for any finite logits); each row's loss with
     ``reduction="none"``. Also returns, for the rule, e^(x−m) and its row sums: the softmax
     is their quotient (``None`` when a row holds ±inf, and the rule recomputes)."""
+    if reduction == "mean":
+        # Finite logits first, with no check before: a row whose max is not finite makes
+        # its shifted row (∞ − ∞, −∞ − (−∞)) and so the loss nan; a finite loss proves
+        # every max finite and is the finite path's answer. Else the checked path below.
+        shift = np.maximum.reduce(x, axis=1, keepdims=True)
+        shifted = x - shift
+        e = np.exp(shifted)
+        total = np.add.reduce(e, axis=(1,), keepdims=True)
+        picked = shifted[np.arange(shifted.shape[0]), target]
+        loss = np.add.reduce(np.log(total[:, 0]) - picked, axis=None) / x.dtype.type(x.shape[0])
+        if math.isfinite(loss):
+            return loss, (e, total)
     shift, finite = _row_shift(x)
     # np.add.reduce is what np.sum runs, less its Python wrapper
     if finite:
@@ -92,7 +104,7 @@ def _softmax_cross_entropy_vjp(g: Any, out: Any, x: Any, target: np.ndarray,
         # softmax's recomputation. Same bits as the primitive form, which the recorded
         # (create_graph) pass uses.
         p = _softmax_array(x) if saved is None else np.divide(*saved)
-        p -= target[:, None] == np.arange(c)  # the one-hot as a comparison, not a scatter
+        p[np.arange(n), target] -= 1  # one entry per row: the one-hot, never built
         if reduction == "none":
             p *= np.asarray(g)[:, None]
         else:

@@ -295,6 +295,10 @@ def test_a_library_path_chosen_by_value_is_guarded():
     for targets in ([0, 2, 2, 0], [0, 1, 2, 1], [2, 0, 0, 2]):
         t = cr.tensor(np.array(targets))
         assert np.array_equal(f(x, t).numpy(), F.cross_entropy(x, t, ignore_index=1).numpy())
+    assert f.captures == 1  # one signature: the guard's answer changed, not the tape's key
+    for bad in ([0, 3, 2, 0], [-2, 0, 0, 0]):  # outside [0, C): eager's IndexError
+        with pytest.raises(IndexError, match="targets must be|out of range|class"):
+            f(x, cr.tensor(np.array(bad)))
 
 
 def test_a_compiled_function_inside_another_is_part_of_its_tape():

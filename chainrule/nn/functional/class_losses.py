@@ -13,6 +13,7 @@ import numpy as np
 
 from chainrule import batching
 from chainrule import ops as _ops
+from chainrule._decide import decide
 from chainrule.autodiff import apply, composite, raw
 from chainrule.errors import shape_str
 from chainrule.nn.functional._checks import _check_reduction, _float_input
@@ -257,8 +258,14 @@ def _fused_case(input: Tensor, target: np.ndarray, weight: Any, ignore_index: in
     if not (input.ndim == 2 and weight is None and label_smoothing == 0.0
             and reduction == "mean" and target.shape == input.shape[:1] and target.size):
         return False
+    return bool(decide(_all_classes, target, input.shape[1], ignore_index))
+
+
+def _all_classes(target: np.ndarray, n_classes: int, ignore_index: int) -> bool:
+    """Every target a class in [0, C), none equal to ``ignore_index`` (one question: a
+    compiled function checks it as one guard)."""
     lo, hi = target.min(), target.max()
-    if lo < 0 or hi >= input.shape[1]:
+    if lo < 0 or hi >= n_classes:
         return False
     return not (lo <= ignore_index <= hi and (target == ignore_index).any())
 
