@@ -221,11 +221,16 @@ class _Source:
 
 
 def forward_function(steps: Sequence[Step], inputs: Sequence[int], outputs: Sequence[Ref],
-                     keep: Sequence[int], filename: str) -> Callable[..., Any]:
+                     keep: Sequence[int], filename: str,
+                     externals: Sequence[tuple[int, Any]] = ()) -> Callable[..., Any]:
     """``forward(*input slots) -> (results, kept)``: the tape's forward on the arrays of
     ``inputs``; ``results`` are the values ``outputs`` refer to, ``kept`` the slots ``keep``
-    (those the backward pass reads)."""
+    (those the backward pass reads). ``externals`` — ``(slot, tensor)`` — are read inside,
+    afresh on every call (``tensor._data``: a parameter the optimiser updated in place, or
+    whose ``.data`` was replaced)."""
     source = _Source()
+    for slot, tensor in externals:
+        source.lines.append(f"s{slot} = {source.name(tensor, 'E')}._data")
     needed: set[int] = set(keep)
     for ref in outputs:
         used_slots(ref, needed)

@@ -25,6 +25,7 @@ import numpy as np
 
 from chainrule._config import STATE
 from chainrule._quiet import quiet_runner
+from chainrule._source import define
 from chainrule.autodiff import Node, Primitive, Traced, wrap_result
 from chainrule.autodiff.scope import SCOPES
 from chainrule.compiler.capture import Recorder, RecordingGenerator
@@ -79,22 +80,15 @@ class Tape:
         #: must not be replayed once more), handed out by the call that captured
         self.first: Any = _NONE
 
-    def still_valid(self) -> bool:
-        """False when an external tensor's ``requires_grad`` or a module's training flag
-        (``train()``/``eval()``) changed since capture: the tape would be another
-        function's."""
-        for e, flag in zip(self.externals, self.external_flags):
-            if e.requires_grad is not flag:
-                return False
-        for module, training in self.modules:
-            if module.training is not training:
-                return False
-        return True
+        #: ``still_valid()``: False when an external tensor's ``requires_grad`` or a
+        #: module's training flag (``train()``/``eval()``) changed since capture — the tape
+        #: would be another function's. Written out as one expression.
+        self.still_valid = _validity(externals, external_flags, modules)
 
     def replay(self, leaves: list[Any]) -> Any:
         """Run the forward on ``leaves`` (the flat arguments) and build the results."""
-        arrays = [_array(leaves[i]) for i in self.tensor_positions]
-        arrays.extend(e._data for e in self.externals)
+        arrays = [leaves[i]._data if isinstance(leaves[i], Traced) else leaves[i]
+                  for i in self.tensor_positions]
         run = quiet_runner()
         try:
             results, kept = (self.forward(*arrays) if run is None
@@ -131,6 +125,20 @@ class Tape:
 
 _AGAIN = object()  # a replay's answer when a guard failed
 _NONE = object()  # no results kept from the capture (it was not a training step)
+
+
+def _validity(externals: list[Traced], flags: list[bool], modules: list[tuple[Any, bool]]
+              ) -> Callable[[], bool]:
+    names: dict[str, Any] = {}
+    terms = []
+    for k, (e, flag) in enumerate(zip(externals, flags)):
+        names[f"E{k}"] = e
+        terms.append(f"E{k}.requires_grad is {bool(flag)}")
+    for k, (module, training) in enumerate(modules):
+        names[f"M{k}"] = module
+        terms.append(f"M{k}.training is {bool(training)}")
+    text = "def still_valid():\n    return " + (" and ".join(terms) or "True") + "\n"
+    return define(text, "<compiled tape's validity>", "still_valid", names)
 
 
 def _array(leaf: Any) -> Any:
@@ -241,8 +249,9 @@ def capture(f: Callable[..., Any], name: str, leaves: list[Any], tree: TreeDef) 
     for _, tape in tapes:
         keep_set.update(backward_reads(tape.steps, [s for _, s in tape.sinks], n_slots))
     keep = sorted(keep_set)
-    inputs = list(recorder.arg_slots) + list(recorder.external_slots)
-    forward = forward_function(recorder.steps, inputs, refs, keep, f"<compiled {name}>")
+    forward = forward_function(recorder.steps, recorder.arg_slots, refs, keep,
+                               f"<compiled {name}>",
+                               list(zip(recorder.external_slots, recorder.externals)))
     for index, tape in tapes:
         # the backward unpacks every kept slot: the same tuple serves every output
         backward = backward_function(tape.steps, tape.seed, keep,

@@ -193,6 +193,15 @@ class SGD(Optimizer):
                     check += f" or S{i}_{j}.get('momentum_buffer') is not {B}"
                 body += [f"    t = {P}._data", f"    if {check}:", f"        one({P}, {G})",
                          "    else:", "        g = g._data"]
+                if p._data.shape == () and p._data.dtype == np.float64:
+                    # a scalar float64 parameter (the textbook's θ₀, θ₁): the same IEEE
+                    # double operations in Python floats, without four ufunc calls
+                    if momentum:
+                        body += [f"        b = {B}.item() * mu + g.item()",
+                                 f"        {B}[()] = b", "        t[()] = t.item() - b * lr"]
+                    else:
+                        body.append("        t[()] = t.item() - g.item() * lr")
+                    continue
                 if momentum:
                     body += [f"        multiply({B}, mu, out={B})",   # b ← μ·b + g
                              f"        add({B}, g, out={B})", f"        g = {B}"]

@@ -80,14 +80,17 @@ def test_gradients_accumulate_as_eager_without_zero_grad(zero: str) -> None:
         assert np.array_equal(p.grad.data, q.grad.data)
 
 
-def test_the_textbook_linear_regression_step() -> None:
-    x = cr.tensor(np.linspace(0.0, 1.0, 9))
+@pytest.mark.parametrize(("dtype", "momentum"), [
+    ("float64", 0.0), ("float64", 0.9), ("float32", 0.9)])
+def test_the_textbook_linear_regression_step(dtype: str, momentum: float) -> None:
+    # scalar float64 parameters take the update's Python-float form, the others ufuncs
+    x = cr.tensor(np.linspace(0.0, 1.0, 9).astype(dtype))
     y = 2 * x
 
     def fit(compiled: bool) -> tuple[float, float]:
-        t0 = cr.tensor(np.zeros(()), requires_grad=True)
-        t1 = cr.tensor(np.zeros(()), requires_grad=True)
-        opt = optim.SGD([t0, t1], lr=0.1)
+        t0 = cr.tensor(np.zeros((), dtype), requires_grad=True)
+        t1 = cr.tensor(np.full((), 0.5, dtype), requires_grad=True)
+        opt = optim.SGD([t0, t1], lr=0.1, momentum=momentum)
 
         def step(x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
             opt.zero_grad()
