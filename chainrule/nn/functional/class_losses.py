@@ -264,6 +264,10 @@ def _fused_case(input: Tensor, target: np.ndarray, weight: Any, ignore_index: in
 def _all_classes(target: np.ndarray, n_classes: int, ignore_index: int) -> bool:
     """Every target a class in [0, C), none equal to ``ignore_index`` (one question: a
     compiled function checks it as one guard)."""
+    if not 0 <= ignore_index < n_classes and target.dtype.kind == "i":
+        # the common case in one reduction: viewed as unsigned, a negative target is huge
+        unsigned = target.view(f"u{target.dtype.itemsize}")
+        return bool(np.maximum.reduce(unsigned, axis=None) < n_classes)
     lo, hi = target.min(), target.max()
     if lo < 0 or hi >= n_classes:
         return False
