@@ -74,6 +74,8 @@ def _matmul_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
     if xnd == 1:  # (k,) @ (..., k, n) -> (..., n)
         return sum_to(reduce_sum(mul(y, _unsqueeze_second_last(g)), axis=(ynd - 1,)),
                       shape=shape_of(x))
+    if _outer_into_transposed(g, x):  # (y gᵀ)ᵀ: the same products, in x's own layout
+        return sum_to(_swap_last(matmul(y, _swap_last(g))), shape=shape_of(x))
     return sum_to(matmul(g, _swap_last(y)), shape=shape_of(x))
 
 
@@ -86,7 +88,21 @@ def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
         return sum_to(mul(_unsqueeze_last(x), _unsqueeze_second_last(g)), shape=shape_of(y))
     if ynd == 1:  # (..., n, k) @ (k,) -> (..., n)
         return sum_to(mul(x, _unsqueeze_last(g)), shape=shape_of(y))
+    if _outer_into_transposed(x, y, inner=-2):  # (gᵀ x)ᵀ: the same products, in y's layout
+        return sum_to(_swap_last(matmul(_swap_last(g), x)), shape=shape_of(y))
     return sum_to(matmul(_swap_last(x), g), shape=shape_of(y))
+
+
+def _outer_into_transposed(a: Any, operand: Any, inner: int = -1) -> bool:
+    """Whether ``operand``'s gradient is a stack of outer products (``a``'s contracted axis,
+    ``inner``, has length 1) and ``operand`` is an array laid out transposed (its last axis
+    the slower one, e.g. ``W.T`` of a weight broadcast along a vmap batch): then the
+    gradient is written in that layout too, so that the weight's own gradient comes out
+    contiguous (a product of length-1 sums is exact in either order)."""
+    if type(operand) is not np.ndarray or operand.ndim < 3 or shape_of(a)[inner] != 1:
+        return False
+    strides = operand.strides
+    return strides[-1] > strides[-2] and operand.shape[-1] > 1 and operand.shape[-2] > 1
 
 
 def _blas_ready(a: Any) -> Any:
@@ -122,14 +138,19 @@ def _stacked_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return rows.reshape(x.shape[:-1] + shared.shape[-1:])
     shared = _shared_matrix(x)
     if shared is not None and type(y) is np.ndarray and y.ndim == 3 and y.shape[0] == x.shape[0]:
+        if y.shape[-1] == 1:
+            # a batch of column vectors (linear's batching rule: W xᵦ for each b): one GEMM,
+            # the columns as rows, (B, k) @ Wᵀ, not B matrix-vector products
+            rows = np.matmul(y.reshape(y.shape[0], y.shape[1]), shared.T)
+            return rows.reshape(rows.shape + (1,))
         return np.matmul(shared, _blas_ready(y))
     if x.shape[-1] == 1 and y.shape[-2] == 1:
         # a batch of outer products (per-example weight gradients): NumPy's matmul loop over
-        # many k = 1 products is several times slower than the broadcast multiply. Written
-        # with its last two axes swapped in memory: it is the gradient of a transposed weight
-        # (linear's batching rule), so the weight's own gradient comes out contiguous.
-        swapped = np.multiply(np.swapaxes(y, -1, -2), np.swapaxes(x, -1, -2))
-        return np.swapaxes(swapped, -1, -2)
+        # many k = 1 products is several times slower than the products written out; einsum's
+        # loop writes them faster than the broadcast multiply (each entry is the same single
+        # product). A transposed weight's gradient is asked for transposed by the matmul
+        # rules, so a weight's own gradient comes out contiguous either way.
+        return np.einsum("bik,bkj->bij", x, y)
     return np.matmul(_blas_ready(x), _blas_ready(y))
 
 
@@ -253,6 +274,13 @@ def _linear_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[s
         return out, 0
     size = shape_of(w)[0]
     lead = sx[:-1]
+    if bx is not None and not lead:
+        # one example is a vector: W xᵦ for each b as (B, out, in) @ (B, in, 1), four nodes
+        # (no transposed weight, no reshaped bias); the weight's gradient, g xᵀ per example,
+        # comes out in the weight's own layout
+        out = reshape(matmul(w, reshape(x, shape=(size, sx[-1], 1))),
+                      shape=(size, shape_of(w)[1]))
+        return (out if b is None else out + b), 0
     rows = math.prod(lead)
     x3 = reshape(x, shape=((size if bx is not None else 1), rows, sx[-1]))
     out = matmul(x3, transpose(w, axes=(0, 2, 1)))  # (B, rows, out)
