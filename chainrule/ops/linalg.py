@@ -64,19 +64,25 @@ def _unsqueeze_second_last(g: Any) -> Any:
     return reshape(g, shape=shape[:-1] + (1,) + shape[-1:])
 
 
+def _summed_to(a: Any, shape: tuple[int, ...]) -> Any:
+    """``sum_to(a, shape)``, or ``a`` itself when it has that shape already (no call, no
+    recorded node: the common case, operands that were not broadcast)."""
+    return a if shape_of(a) == shape else sum_to(a, shape=shape)
+
+
 def _matmul_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
     """∂L/∂x = g @ yᵀ (with NumPy's 1-D promotions undone)."""
     xnd, ynd = len(shape_of(x)), len(shape_of(y))
     if xnd == 1 and ynd == 1:
         return mul(g, y)
     if ynd == 1:  # (..., n, k) @ (k,) -> (..., n)
-        return sum_to(mul(_unsqueeze_last(g), y), shape=shape_of(x))
+        return _summed_to(mul(_unsqueeze_last(g), y), shape=shape_of(x))
     if xnd == 1:  # (k,) @ (..., k, n) -> (..., n)
-        return sum_to(reduce_sum(mul(y, _unsqueeze_second_last(g)), axis=(ynd - 1,)),
-                      shape=shape_of(x))
+        return _summed_to(reduce_sum(mul(y, _unsqueeze_second_last(g)), axis=(ynd - 1,)),
+                          shape=shape_of(x))
     if _outer_into_transposed(g, x):  # (y gᵀ)ᵀ: the same products, in x's own layout
-        return sum_to(_swap_last(matmul(y, _swap_last(g))), shape=shape_of(x))
-    return sum_to(matmul(g, _swap_last(y)), shape=shape_of(x))
+        return _summed_to(_swap_last(matmul(y, _swap_last(g))), shape=shape_of(x))
+    return _summed_to(matmul(g, _swap_last(y)), shape=shape_of(x))
 
 
 def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
@@ -85,12 +91,13 @@ def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
     if xnd == 1 and ynd == 1:
         return mul(g, x)
     if xnd == 1:  # (k,) @ (..., k, n) -> (..., n)
-        return sum_to(mul(_unsqueeze_last(x), _unsqueeze_second_last(g)), shape=shape_of(y))
+        return _summed_to(mul(_unsqueeze_last(x), _unsqueeze_second_last(g)),
+                          shape=shape_of(y))
     if ynd == 1:  # (..., n, k) @ (k,) -> (..., n)
-        return sum_to(mul(x, _unsqueeze_last(g)), shape=shape_of(y))
+        return _summed_to(mul(x, _unsqueeze_last(g)), shape=shape_of(y))
     if _outer_into_transposed(x, y, inner=-2):  # (gᵀ x)ᵀ: the same products, in y's layout
-        return sum_to(_swap_last(matmul(_swap_last(g), x)), shape=shape_of(y))
-    return sum_to(matmul(_swap_last(x), g), shape=shape_of(y))
+        return _summed_to(_swap_last(matmul(_swap_last(g), x)), shape=shape_of(y))
+    return _summed_to(matmul(_swap_last(x), g), shape=shape_of(y))
 
 
 def _outer_into_transposed(a: Any, operand: Any, inner: int = -1) -> bool:
