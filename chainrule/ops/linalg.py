@@ -298,12 +298,13 @@ def _linear_batch(prim: Any, values: list[Any], bdims: list[Any], params: dict[s
     size = shape_of(w)[0]
     lead = sx[:-1]
     if bx is not None and not lead:
-        # one example is a vector: W xᵦ for each b as (B, out, in) @ (B, in, 1), four nodes
-        # (no transposed weight, no reshaped bias); the weight's gradient, g xᵀ per example,
-        # comes out in the weight's own layout
-        out = reshape(matmul(w, reshape(x, shape=(size, sx[-1], 1))),
-                      shape=(size, shape_of(w)[1]))
-        return (out if b is None else out + b), 0
+        # one example is a vector (per-example gradients of a layer): one fused node, each
+        # example's own W x + b; the weight's gradient, g xᵀ per example, comes out in the
+        # weight's own layout
+        if b is None or bb is None:
+            out = stacked_linear(x, w)
+            return (out if b is None else out + b), 0
+        return stacked_linear(x, w, b), 0
     rows = math.prod(lead)
     x3 = reshape(x, shape=((size if bx is not None else 1), rows, sx[-1]))
     out = matmul(x3, transpose(w, axes=(0, 2, 1)))  # (B, rows, out)
@@ -341,4 +342,78 @@ linear: Primitive = primitive(
         sample("no_bias", _linear_sample, [_draw.normal(5, 4), _draw.normal(3, 4)]),
     ],
     expose=Exposure(internal="F.linear and nn.Linear"),
+)
+
+
+# ---------------------------------------------------------------- linear on a stack of weights
+
+
+def _stacked_linear(x: Any, w: Any, b: Any = None) -> Any:
+    out = _stacked_matmul(w, x[:, :, None])[:, :, 0]
+    if b is None:
+        return out
+    if b.dtype == out.dtype or out.dtype == np.result_type(out, b):
+        out += b
+        return out
+    return out + b
+
+
+def _check_stacked_linear(x: Any, w: Any, b: Any = None) -> None:
+    xs, ws = shape_of(x), shape_of(w)
+    if len(xs) != 2 or len(ws) != 3 or ws[0] != xs[0] or ws[2] != xs[1] or (
+            b is not None and shape_of(b) != ws[:2]):
+        raise ValueError(
+            f"stacked_linear: needs x (B, in), w (B, out, in) and b (B, out), got "
+            f"{shape_str(xs)}, {shape_str(ws)}"
+            + ("" if b is None else f" and {shape_str(shape_of(b))}"))
+
+
+def _stacked_linear_vjp_x(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    """∂L/∂xᵦ = Wᵦᵀ gᵦ: (B, 1, out) @ (B, out, in), one GEMM when W is shared."""
+    size, n = shape_of(g)  # (.reshape: NumPy's on arrays, recorded on tensors)
+    return matmul(g.reshape((size, 1, n)), w).reshape(shape_of(x))
+
+
+def _stacked_linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    """∂L/∂Wᵦ = gᵦ xᵦᵀ: a stack of outer products."""
+    size, n = shape_of(g)
+    return matmul(g.reshape((size, n, 1)), x.reshape((size, 1, shape_of(x)[1])))
+
+
+def _stacked_linear_batch(prim: Any, values: list[Any], bdims: list[Any],
+                          params: dict[str, Any]) -> tuple[Any, Any]:
+    """stacked_linear on a further batch (nested vmap): Wᵦ xᵦ as matmul's (…, out, in) @
+    (…, in, 1), the examples aligned so that matmul broadcasts the unbatched operands."""
+    x, w = values[0], values[1]
+    out = matmul(with_rank(w, bdims[1], 3),
+                 with_rank(reshape(x, shape=shape_of(x) + (1,)), bdims[0], 3))
+    out = reshape(out, shape=shape_of(out)[:-1])
+    if len(values) > 2 and values[2] is not None:
+        out = out + with_rank(values[2], bdims[2], 2)
+    return out, 0
+
+
+def _stacked_linear_sample(x: Any, w: Any, b: Any = None) -> Any:
+    return stacked_linear(x, w, b)
+
+
+# vmap's linear with a batched weight and vector examples (per-example gradients of a
+# layer): one node for each example's own Wᵦxᵦ + bᵦ, instead of reshapes around a matmul
+stacked_linear: Primitive = primitive(
+    "stacked_linear",
+    _stacked_linear,
+    [
+        _stacked_linear_vjp_x,
+        _stacked_linear_vjp_w,
+        lambda g, out, x, w, b=None: g,
+    ],
+    formula="yᵦ = Wᵦxᵦ + bᵦ: ∂/∂xᵦ: gᵦ ↦ Wᵦᵀgᵦ, ∂/∂Wᵦ: gᵦ ↦ gᵦxᵦᵀ, ∂/∂bᵦ: gᵦ ↦ gᵦ",
+    batch=_stacked_linear_batch,
+    check=_check_stacked_linear,
+    samples=[
+        sample("(3,4)W(3,5,4)+b(3,5)", _stacked_linear_sample,
+               [_draw.normal(3, 4), _draw.normal(3, 5, 4), _draw.normal(3, 5)]),
+        sample("no_bias", _stacked_linear_sample, [_draw.normal(2, 4), _draw.normal(2, 3, 4)]),
+    ],
+    expose=Exposure(internal="cr.vmap of F.linear with per-example weights"),
 )
