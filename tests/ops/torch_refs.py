@@ -213,6 +213,8 @@ TORCH_REFS: dict[str, Callable[..., torch.Tensor]] = {
     # linear algebra
     "matmul": torch.matmul,
     "linear": lambda x, w, b=None: F.linear(x, w, b),
+    "stacked_linear": lambda x, w, b=None: torch.matmul(w, x.unsqueeze(-1)).squeeze(-1)
+    + (0 if b is None else b),
     "softmax_cross_entropy": lambda x, target, reduction="mean": F.cross_entropy(
         x, torch.as_tensor(target), reduction=reduction),
     # convolution

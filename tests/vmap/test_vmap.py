@@ -117,6 +117,23 @@ def test_per_example_gradients_of_the_digits_mlp_equal_a_loop():
                                    rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("form", ["linear", "x @ W.T", "W @ x", "x @ V"])
+def test_per_example_weight_gradients_are_contiguous_and_equal_a_loop(form):
+    # a weight's per-example gradients (outer products) come out in the weight's own
+    # layout, whether the program multiplies by W or by W.T: handing out a transposed view
+    # costs a copy of the whole stack wherever it is read
+    w, v, xs = RNG.normal(size=(5, 4)), RNG.normal(size=(4, 5)), RNG.normal(size=(6, 4))
+    f = {"linear": lambda w, x: F.linear(x, w).tanh().sum(),
+         "x @ W.T": lambda w, x: (x @ w.T).tanh().sum(),
+         "W @ x": lambda w, x: (w @ x).tanh().sum(),
+         "x @ V": lambda w, x: (x @ w).tanh().sum()}[form]
+    weight = v if form == "x @ V" else w
+    got = cr.vmap(cr.grad(f), in_axes=(None, 0))(weight, xs).numpy()
+    assert got.flags["C_CONTIGUOUS"]
+    want = np.stack([cr.grad(f)(weight, x).numpy() for x in xs])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-13)
+
+
 # ---------------------------------------------------------------- arguments
 def test_in_axes_pytrees_and_out_axes():
     p = {"a": RNG.normal(size=(3, 2)), "b": RNG.normal(size=(2, 3))}

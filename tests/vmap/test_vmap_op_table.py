@@ -57,6 +57,7 @@ GRAD_SAMPLES = [s for s in SAMPLES if s.op in {
     "getitem", "concatenate", "matmul", "linear", "softmax", "softmax_cross_entropy",
     "log_softmax", "conv", "conv_input_grad", "conv_weight_grad", "max_pool", "pool_sum",
     "gru_cell", "lstm_c", "scatter_add", "broadcast_to", "sum_to", "pad", "std", "logsumexp",
+    "stacked_linear",
 }]
 
 

@@ -152,10 +152,13 @@ def _batched_class_loss(loss: Any, level: int, input: Any, target: Any, weight: 
     if loss is cross_entropy and ndim in (1, 2) and weight is None and t.size and not \
             options.get("label_smoothing") and _valid_targets(t, x.shape[-1], ignore_index):
         # the common case: every row's loss from one fused node, then each example's mean
-        rows = apply(_ops.softmax_cross_entropy, (_ops.reshape(x, shape=(-1, x.shape[-1])),),
+        # (one example's logits a vector: the physical (B, C) are the rows already, and
+        # the rows' losses are the examples'; no reshape is recorded either way)
+        rows = apply(_ops.softmax_cross_entropy,
+                     (x if ndim == 1 else _ops.reshape(x, shape=(-1, x.shape[-1])),),
                      {"target": t.reshape(-1).astype(np.int64, copy=False),
                       "reduction": "none"}, checked=True)
-        per_example = _ops.reshape(rows, shape=t.shape)
+        per_example = rows if ndim == 1 else _ops.reshape(rows, shape=t.shape)
         if reduction != "none" and ndim == 2:
             per_example = _ops.sum(per_example, axis=(1,))
             if reduction == "mean":
