@@ -115,8 +115,8 @@ class SGD(Optimizer):
         dampening, no Nesterov, not maximising, the gradient already of the parameter's
         shape and dtype, the momentum buffer started — written out inline: the same
         operations on the same arrays as :func:`sgd_update` (so the same bits), without
-        its call and the gradient's checks per parameter (a compiled training step
-        replays this; see :mod:`chainrule.compiler.training`)."""
+        its call and the gradient's checks per parameter (an eager training loop's
+        step; a compiled one replays :meth:`_replay_update`)."""
         state_of = self.state
         for group in self.param_groups:
             lr, momentum = group["lr"], group["momentum"]
