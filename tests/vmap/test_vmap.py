@@ -134,6 +134,18 @@ def test_per_example_weight_gradients_are_contiguous_and_equal_a_loop(form):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("xs, ys", [((4, 3, 1), (4, 1, 5)), ((4, 80, 1), (4, 1, 64)),
+                                     ((1, 80, 1), (4, 1, 64)), ((4, 80, 1), (1, 1, 64))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stacks_of_outer_products_equal_numpys_matmul(xs, ys, dtype):
+    # the kernel of per-example weight gradients (einsum for small ones, a zero-padded BLAS
+    # GEMM for large ones): one product per entry, so exactly NumPy's, broadcasting included
+    x, y = RNG.normal(size=xs).astype(dtype), RNG.normal(size=ys).astype(dtype)
+    got = (cr.tensor(x) @ cr.tensor(y)).numpy()
+    assert got.dtype == dtype and got.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(got, np.matmul(x, y))
+
+
 # ---------------------------------------------------------------- arguments
 def test_in_axes_pytrees_and_out_axes():
     p = {"a": RNG.normal(size=(3, 2)), "b": RNG.normal(size=(2, 3))}
