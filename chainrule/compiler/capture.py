@@ -214,9 +214,7 @@ class Recorder:
     def guard(self, value: TapeArray, convert: Callable[[Any], Any]) -> Any:
         """``convert(value)`` now (a truth, a number), recorded as a step that makes a
         replay stop — and the function be captured again — when it differs."""
-        if self.effects:
-            raise self.refuse("the library reads a tensor's values after backward() or an "
-                              "optimiser call inside the function", step=True)
+        self._not_after_effects()
         answer = convert(value.view(np.ndarray))
         key = (id(value), convert)
         if key in self.guarded:  # asked again (``a <= b <= c``, ``not``): one guard
@@ -227,6 +225,13 @@ class Recorder:
                                "guard", effect=True))
         return answer
 
+    def _not_after_effects(self) -> None:
+        """Refuse a guard after the step's effects ran: a replay that captured again there
+        would repeat them."""
+        if self.effects:
+            raise self.refuse("the library reads a tensor's values after backward() or an "
+                              "optimiser call inside the function", step=True)
+
     def decide(self, question: Callable[..., Any], values: tuple[Any, ...]) -> Any:
         """:func:`chainrule._decide.decide` while capturing: ``question`` answered now and,
         when it reads a followed value, recorded as one guard over its arguments."""
@@ -234,9 +239,7 @@ class Recorder:
             return question(*values)
         if self.fine:
             raise self.refuse("a derivative rule decides on a tensor's values")
-        if self.effects:
-            raise self.refuse("the library reads a tensor's values after backward() or an "
-                              "optimiser call inside the function", step=True)
+        self._not_after_effects()
         answer = question(*[plain(v) for v in values])
         self.steps.append(Step(_Guard(question, answer), [self.ref(v) for v in values], {},
                                [self._new_slot()], False, "guard", effect=True))

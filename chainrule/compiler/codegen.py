@@ -59,9 +59,10 @@ def _immutable(value: Any) -> bool:
     """Whether ``value`` can never change: a Python or NumPy scalar, a dtype, a tuple of
     immutables, or an array that is read-only all the way down to the memory it views (a
     writeable array, a tensor or anything else could be changed between two replays)."""
-    if value is None or type(value) in (bool, int, float, complex, str, slice, np.dtype):
+    if value is None or value is Ellipsis or type(value) in (bool, int, float, complex, str,
+                                                            slice):
         return True
-    if isinstance(value, (np.generic, np.dtype)) or value is Ellipsis:
+    if isinstance(value, (np.generic, np.dtype)):
         return True
     if type(value) is tuple:
         return all(_immutable(v) for v in value)

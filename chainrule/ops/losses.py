@@ -42,6 +42,20 @@ def _row_shift(x: np.ndarray) -> tuple[np.ndarray, bool]:
     return np.where(np.isfinite(shift), shift, 0), False
 
 
+def _row_losses(x: np.ndarray, shift: np.ndarray, target: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's log Σ_c e^(x_ic − m_i) − (x_iy − m_i), with e^(x−m) and its row sums."""
+    shifted = x - shift
+    e = np.exp(shifted)
+    # np.add.reduce is what np.sum runs, less its Python wrapper
+    total = np.add.reduce(e, axis=(1,), keepdims=True)
+    return np.log(total[:, 0]) - shifted[np.arange(shifted.shape[0]), target], e, total
+
+
+def _mean_rows(rows: np.ndarray, x: np.ndarray) -> Any:
+    return np.add.reduce(rows, axis=None) / x.dtype.type(x.shape[0])
+
+
 def _softmax_cross_entropy(x: Any, target: np.ndarray, reduction: str = "mean"
                            ) -> tuple[Any, Any]:
     """The mean over rows of log Σ_c e^(x_ic) − x_iy, shifted by the row max like
@@ -52,30 +66,14 @@ def _softmax_cross_entropy(x: Any, target: np.ndarray, reduction: str = "mean"
         # Finite logits first, with no check before: a row whose max is not finite makes
         # its shifted row (∞ − ∞, −∞ − (−∞)) and so the loss nan; a finite loss proves
         # every max finite and is the finite path's answer. Else the checked path below.
-        shift = np.maximum.reduce(x, axis=1, keepdims=True)
-        shifted = x - shift
-        e = np.exp(shifted)
-        total = np.add.reduce(e, axis=(1,), keepdims=True)
-        picked = shifted[np.arange(shifted.shape[0]), target]
-        loss = np.add.reduce(np.log(total[:, 0]) - picked, axis=None) / x.dtype.type(x.shape[0])
+        rows, e, total = _row_losses(x, np.maximum.reduce(x, axis=1, keepdims=True), target)
+        loss = _mean_rows(rows, x)
         if math.isfinite(loss):
             return loss, (e, total)
     shift, finite = _row_shift(x)
-    # np.add.reduce is what np.sum runs, less its Python wrapper
-    if finite:
-        shifted = x - shift
-        e = np.exp(shifted)
-        total = np.add.reduce(e, axis=(1,), keepdims=True)
-        saved = (e, total)
-    else:
-        shifted = x - shift
-        total = np.add.reduce(np.exp(shifted), axis=(1,), keepdims=True)
-        saved = None
-    log_total = np.log(total[:, 0])
-    picked = shifted[np.arange(shifted.shape[0]), target]
-    if reduction == "none":
-        return log_total - picked, saved
-    return np.add.reduce(log_total - picked, axis=None) / x.dtype.type(x.shape[0]), saved
+    rows, e, total = _row_losses(x, shift, target)
+    saved = (e, total) if finite else None
+    return (rows if reduction == "none" else _mean_rows(rows, x)), saved
 
 
 def _check_softmax_cross_entropy(x: Any, target: np.ndarray, reduction: str = "mean") -> None:
